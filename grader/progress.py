@@ -1,0 +1,225 @@
+"""The learner's progress store: quiz attempts and grader runs in one SQLite file.
+
+WAL mode and ``BEGIN IMMEDIATE`` writes make it safe for several kernels (and
+the grader) writing at once; each attempt gets its number inside the same write
+transaction, so first attempts are well defined even under concurrency.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import ProgressError
+from .paths import course_home
+
+__all__ = ["Attempt", "ProgressStore", "default_store_path"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS quiz_attempts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id   TEXT    NOT NULL,
+    question_id TEXT    NOT NULL,
+    checkpoint  INTEGER NOT NULL,
+    answer      TEXT    NOT NULL,
+    correct     INTEGER NOT NULL CHECK (correct IN (0, 1)),
+    attempt_no  INTEGER NOT NULL,
+    created_at  REAL    NOT NULL,
+    UNIQUE (lesson_id, question_id, attempt_no)
+);
+CREATE TABLE IF NOT EXISTS grader_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    lesson_id   TEXT    NOT NULL,
+    notebook    TEXT    NOT NULL,
+    status      TEXT    NOT NULL,
+    score       REAL,
+    pass_score  REAL    NOT NULL,
+    quiz_score  REAL,
+    passed_steps INTEGER NOT NULL,
+    graded_steps INTEGER NOT NULL,
+    learner_copy INTEGER NOT NULL,
+    result_json TEXT    NOT NULL,
+    created_at  REAL    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quiz_attempts_lesson ON quiz_attempts (lesson_id, question_id);
+CREATE INDEX IF NOT EXISTS grader_runs_lesson ON grader_runs (lesson_id, created_at);
+"""
+
+
+def default_store_path() -> Path:
+    """``progress.db`` in the course home (``$ODIBI_COURSE_HOME`` or ``~/.odibi_course``)."""
+    return course_home() / "progress.db"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One answer a learner gave to one quiz question."""
+
+    lesson_id: str
+    question_id: str
+    checkpoint: int
+    answer: str
+    correct: bool
+    attempt_no: int
+    created_at: float
+
+
+class ProgressStore:
+    """Quiz attempts and grader runs, persisted in SQLite (WAL).
+
+    Args:
+        path: database file; defaults to :func:`default_store_path`.
+        timeout: seconds a writer waits for another process's lock.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, timeout: float = 30.0) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            # CREATE ... IF NOT EXISTS is idempotent, so concurrent openers need no transaction.
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.Error as exc:
+            raise ProgressError(f"cannot open progress store {self.path}: {exc}") from exc
+
+    # -- plumbing -----------------------------------------------------------------
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken with BEGIN IMMEDIATE so writers queue instead of deadlocking."""
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.Error as exc:
+                raise ProgressError(f"cannot read progress store {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> ProgressStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- quiz attempts ---------------------------------------------------------
+    def record_attempt(
+        self, lesson_id: str, question_id: str, checkpoint: int, answer: str, correct: bool
+    ) -> Attempt:
+        """Store one answer and return it with its attempt number (1 = first attempt)."""
+        now = time.time()
+        try:
+            with self._write() as conn:
+                (count,) = conn.execute(
+                    "SELECT COUNT(*) FROM quiz_attempts WHERE lesson_id = ? AND question_id = ?",
+                    (lesson_id, question_id),
+                ).fetchone()
+                attempt_no = count + 1
+                conn.execute(
+                    "INSERT INTO quiz_attempts (lesson_id, question_id, checkpoint, answer, correct,"
+                    " attempt_no, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (lesson_id, question_id, int(checkpoint), str(answer), int(bool(correct)),
+                     attempt_no, now),
+                )
+        except sqlite3.Error as exc:
+            raise ProgressError(f"cannot record quiz attempt in {self.path}: {exc}") from exc
+        return Attempt(lesson_id, question_id, int(checkpoint), str(answer), bool(correct),
+                       attempt_no, now)
+
+    def attempts(self, lesson_id: str | None = None, question_id: str | None = None) -> list[Attempt]:
+        """Attempts in the order they were made, optionally for one lesson or question."""
+        sql = ("SELECT lesson_id, question_id, checkpoint, answer, correct, attempt_no, created_at"
+               " FROM quiz_attempts WHERE 1 = 1")
+        params: list[Any] = []
+        if lesson_id is not None:
+            sql += " AND lesson_id = ?"
+            params.append(lesson_id)
+        if question_id is not None:
+            sql += " AND question_id = ?"
+            params.append(question_id)
+        rows = self._read(sql + " ORDER BY id", params)
+        return [Attempt(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+
+    def first_attempts(self, lesson_id: str) -> dict[str, bool]:
+        """question id -> whether the learner's first answer to it was correct."""
+        rows = self._read(
+            "SELECT question_id, correct FROM quiz_attempts WHERE lesson_id = ? AND attempt_no = 1",
+            (lesson_id,),
+        )
+        return {question: bool(correct) for question, correct in rows}
+
+    def quiz_score(self, lesson_id: str, question_ids: Iterable[str]) -> float:
+        """Share of ``question_ids`` answered correctly at the first attempt (unanswered = wrong)."""
+        wanted = list(dict.fromkeys(question_ids))
+        if not wanted:
+            return 0.0
+        first = self.first_attempts(lesson_id)
+        return sum(1 for q in wanted if first.get(q)) / len(wanted)
+
+    # -- grader runs -----------------------------------------------------------
+    def record_run(self, result: Any) -> int:
+        """Store a graded lesson (a :class:`grader.results.LessonResult`); returns the row id."""
+        data = result.to_dict()
+        try:
+            with self._write() as conn:
+                cursor = conn.execute(
+                    "INSERT INTO grader_runs (lesson_id, notebook, status, score, pass_score,"
+                    " quiz_score, passed_steps, graded_steps, learner_copy, result_json, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (data["lesson_id"], data["notebook"], data["status"], data["score"],
+                     data["pass_score"], data["quiz_score"], data["passed_steps"],
+                     data["graded_steps"], int(data["learner_copy"]), json.dumps(data),
+                     time.time()),
+                )
+                return int(cursor.lastrowid or 0)
+        except sqlite3.Error as exc:
+            raise ProgressError(f"cannot record grader run in {self.path}: {exc}") from exc
+
+    def runs(self, lesson_id: str | None = None) -> list[dict[str, Any]]:
+        """Stored grader results (as ``LessonResult.to_dict`` dicts plus ``created_at``), oldest first."""
+        sql = "SELECT result_json, created_at FROM grader_runs"
+        params: list[Any] = []
+        if lesson_id is not None:
+            sql += " WHERE lesson_id = ?"
+            params.append(lesson_id)
+        rows = self._read(sql + " ORDER BY id", params)
+        return [{**json.loads(text), "created_at": created} for text, created in rows]
+
+    def latest_runs(self) -> dict[str, dict[str, Any]]:
+        """The newest stored result of each lesson, by lesson id."""
+        latest: dict[str, dict[str, Any]] = {}
+        for run in self.runs():
+            latest[run["lesson_id"]] = run
+        return latest
+
+    def integrity_check(self) -> str:
+        """SQLite's own integrity check: ``"ok"`` for an intact database."""
+        return str(self._read("PRAGMA integrity_check")[0][0])

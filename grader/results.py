@@ -1,0 +1,123 @@
+"""Records of a grading run: one ``StepResult`` per step, one ``LessonResult`` per lesson.
+
+They are plain dataclasses so they pickle across worker processes and turn into
+JSON with ``to_dict``; reports read them and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+__all__ = ["CellError", "LessonResult", "LessonStatus", "StepResult", "StepState"]
+
+
+class StepState(str, Enum):
+    """What happened to one step of a lesson."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    TIMED_OUT = "timed-out"
+    NOT_RUN = "not-run"  # the kernel died earlier, or execution never reached the step
+    SKIPPED = "skipped"  # the step needs an engine that is not enabled (e.g. engine-spark)
+
+
+class LessonStatus(str, Enum):
+    """Verdict for a whole lesson."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  # the lesson could not be graded: malformed notebook, quiz or spec
+
+
+@dataclass(frozen=True)
+class CellError:
+    """The first error a step met: exception name and value, and the cell it came from."""
+
+    ename: str
+    evalue: str
+    cell_index: int
+    traceback: str = ""
+
+
+@dataclass
+class StepResult:
+    """Outcome of one step (cells tagged ``step-N``)."""
+
+    number: int
+    title: str
+    runnable: bool
+    exercise: bool
+    state: StepState
+    duration_s: float = 0.0
+    error: CellError | None = None
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+
+@dataclass
+class LessonResult:
+    """Outcome of grading one notebook against its canonical lesson spec."""
+
+    lesson_id: str
+    notebook: str
+    title: str = ""
+    status: LessonStatus = LessonStatus.ERROR
+    pass_score: float = 0.0
+    steps: list[StepResult] = field(default_factory=list)
+    quiz_score: float | None = None  # first-attempt quiz score; only required for learner copies
+    learner_copy: bool = False
+    duration_s: float = 0.0
+    errors: list[str] = field(default_factory=list)  # lesson-level problems (malformed files, setup cells)
+    lint: list[str] = field(default_factory=list)  # strict-mode findings
+    kernel_died: bool = False
+
+    @property
+    def graded_steps(self) -> list[StepResult]:
+        """Runnable steps that were not skipped for a missing engine."""
+        return [s for s in self.steps if s.runnable and s.state is not StepState.SKIPPED]
+
+    @property
+    def passed_steps(self) -> int:
+        return sum(1 for s in self.graded_steps if s.state is StepState.PASSED)
+
+    @property
+    def score(self) -> float | None:
+        """passed / graded runnable steps; ``None`` when no runnable step could run."""
+        graded = self.graded_steps
+        if not graded:
+            return None
+        return self.passed_steps / len(graded)
+
+    def counts(self) -> dict[str, int]:
+        """Number of runnable steps in each state, every state present."""
+        counts = {state.value: 0 for state in StepState}
+        for step in self.steps:
+            if step.runnable:
+                counts[step.state.value] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lesson_id": self.lesson_id,
+            "notebook": self.notebook,
+            "title": self.title,
+            "status": self.status.value,
+            "score": self.score,
+            "pass_score": self.pass_score,
+            "quiz_score": self.quiz_score,
+            "learner_copy": self.learner_copy,
+            "passed_steps": self.passed_steps,
+            "graded_steps": len(self.graded_steps),
+            "counts": self.counts(),
+            "duration_s": round(self.duration_s, 3),
+            "kernel_died": self.kernel_died,
+            "errors": list(self.errors),
+            "lint": list(self.lint),
+            "steps": [s.to_dict() for s in self.steps],
+        }
