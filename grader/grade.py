@@ -1,0 +1,259 @@
+"""Grade lessons: canonical lessons for instructors, learner copies for learners.
+
+The spec and step plan always come from the canonical lesson (found by id), the
+notebook runs in a fresh kernel inside a per-run temporary folder, and the
+verdict compares the score with the lesson's pass score (plus, for a learner
+copy, the first-attempt quiz score from the progress store). ``strict`` adds
+the instructor's checks: every step passes, the metadata matches the notebook
+and quiz, every quiz key is verified, and every exercise check fails on the
+stripped copy.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import copy
+import importlib.util
+import logging
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from nbformat import NotebookNode
+
+from .errors import GraderError
+from .learner import merge_learner_work, stripped_notebook
+from .lesson import Lesson, find_lessons, lint_lesson, load_lesson, read_notebook
+from .paths import ENV_HOME, ENV_ROOT, ENV_WORKDIR
+from .progress import ProgressStore
+from .results import LessonResult, LessonStatus, StepState
+from .runner import RunOptions, run_notebook
+
+__all__ = ["GradeOptions", "find_canonical", "grade_many", "grade_notebook", "spark_available"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    """Options of one grading run.
+
+    Args:
+        timeout: seconds per cell before it is interrupted.
+        spark: run ``engine-spark`` steps (needs pyspark and Java).
+        strict: instructor mode (see the module docstring).
+        record: store each learner copy's result in the progress store.
+        keep_workdirs: keep each lesson's temporary working folder for inspection.
+        store_path: progress database to read quiz scores from / record into.
+    """
+
+    timeout: float = 120.0
+    spark: bool = False
+    strict: bool = False
+    record: bool = True
+    keep_workdirs: bool = False
+    store_path: str | None = None
+    kernel_name: str = "python3"
+
+    def run_options(self) -> RunOptions:
+        return RunOptions(timeout=self.timeout, spark=self.spark, kernel_name=self.kernel_name)
+
+
+def spark_available() -> str | None:
+    """``None`` when Spark can run here, else what is missing."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install -e '.[spark]')"
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        return "no Java found (install Java 17 or set JAVA_HOME)"
+    return None
+
+
+def _in_lessons_folder(path: Path, root: Path) -> bool:
+    return path.resolve().parent == (root / "lessons").resolve()
+
+
+def find_canonical(nb: NotebookNode, path: Path, root: Path) -> Lesson:
+    """The canonical lesson a notebook copies: by the id the copy records, else by file name."""
+    marker = nb.metadata.get("odibi_learner_copy", {})
+    spec = nb.metadata.get("odibi", {})
+    wanted = [marker.get("lesson_id") if isinstance(marker, dict) else None,
+              spec.get("id") if isinstance(spec, dict) else None]
+    candidates = find_lessons(root)
+    lessons = []
+    for candidate in candidates:
+        try:
+            lessons.append(load_lesson(candidate))
+        except GraderError as exc:
+            log.warning("skipping unreadable canonical lesson %s: %s", candidate, exc)
+    for lesson_id in wanted:
+        for lesson in lessons:
+            if lesson_id and lesson.spec.id == lesson_id:
+                return lesson
+    for lesson in lessons:
+        if lesson.path.name == path.name:
+            return lesson
+    known = ", ".join(sorted(lesson.spec.id for lesson in lessons)) or "none"
+    raise GraderError(f"{path}: no canonical lesson matches this notebook (id {wanted[0] or wanted[1]!r},"
+                      f" file name {path.name}); known lesson ids: {known}")
+
+
+def _kernel_env(root: Path, workdir: Path, options: GradeOptions) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        ENV_ROOT: str(root),
+        ENV_WORKDIR: str(workdir),
+        # the lesson's own kernel never writes into the learner's real progress store
+        ENV_HOME: str(workdir.parent / "course_home"),
+        "ODIBI_SPARK": "1" if options.spark else "0",
+        "ODIBI_GRADING": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    })
+    return env
+
+
+def _execute(nb: NotebookNode, lesson: Lesson, root: Path, options: GradeOptions, result: LessonResult) -> None:
+    run_dir = Path(tempfile.mkdtemp(prefix=f"odibi-grade-{lesson.spec.id}-"))
+    workdir = run_dir / "work"
+    workdir.mkdir()
+    try:
+        outcome = run_notebook(nb, lesson, workdir=workdir, env=_kernel_env(root, workdir, options),
+                               options=options.run_options(), kernel_log=run_dir / "kernel.log")
+    finally:
+        if options.keep_workdirs:
+            log.info("kept working folder %s", run_dir)
+        else:
+            shutil.rmtree(run_dir, ignore_errors=True)
+    result.steps = outcome.steps
+    result.errors.extend(outcome.errors)
+    result.kernel_died = outcome.kernel_died
+
+
+def _strict_checks(lesson: Lesson, root: Path, options: GradeOptions, result: LessonResult) -> None:
+    from .quiz import lint_quiz, load_quiz
+
+    known = []
+    for path in find_lessons(root):
+        try:
+            known.append(load_lesson(path).spec.id)
+        except GraderError:
+            continue
+    result.lint.extend(lint_lesson(lesson, root=root, known_ids=known))
+    quiz_path = root / lesson.spec.quiz
+    if quiz_path.is_file():
+        try:
+            result.lint.extend(lint_quiz(load_quiz(quiz_path)))
+        except GraderError:
+            pass  # lint_lesson already reported the broken quiz file
+    for step in result.graded_steps:
+        if step.state is not StepState.PASSED:
+            result.lint.append(f"step {step.number} ({step.title}) is {step.state.value}; strict mode"
+                               f" needs every runnable step to pass")
+    if result.errors:
+        result.lint.append("cells outside any step raised errors (see errors)")
+    exercise_steps = [s.number for s in lesson.steps if s.exercise]
+    if exercise_steps:
+        probe = LessonResult(lesson_id=lesson.spec.id, notebook=str(lesson.path))
+        _execute(stripped_notebook(lesson), lesson, root, replace(options, keep_workdirs=False), probe)
+        for step in probe.steps:
+            if step.number in exercise_steps and step.state is StepState.PASSED:
+                result.lint.append(f"exercise step {step.number} ({step.title}) still passes with its"
+                                   f" solution stripped: its check cannot fail")
+
+
+def _verdict(result: LessonResult, options: GradeOptions) -> LessonStatus:
+    score = result.score
+    if score is None:
+        result.errors.append("no runnable step could run (all skipped or none defined)")
+        return LessonStatus.FAILED
+    ok = score >= result.pass_score
+    if result.learner_copy:
+        ok = ok and result.quiz_score is not None and result.quiz_score >= result.pass_score
+    if options.strict:
+        ok = ok and not result.lint
+    return LessonStatus.PASSED if ok else LessonStatus.FAILED
+
+
+def grade_notebook(path: str | Path, root: str | Path, options: GradeOptions | None = None) -> LessonResult:
+    """Grade one notebook: a canonical lesson (in ``root/lessons``) or a learner's copy."""
+    options = options or GradeOptions()
+    path, root = Path(path), Path(root)
+    started = time.perf_counter()
+    result = LessonResult(lesson_id=path.stem, notebook=str(path))
+    try:
+        nb = read_notebook(path)
+        canonical = _in_lessons_folder(path, root)
+        lesson = load_lesson(path) if canonical else find_canonical(nb, path, root)
+        result.lesson_id = lesson.spec.id
+        result.title = lesson.spec.title
+        result.pass_score = lesson.spec.assessment.pass_score
+        result.learner_copy = not canonical
+        from .quiz import load_quiz
+
+        questions = load_quiz(root / lesson.spec.quiz).question_ids  # a broken quiz is an error
+        if canonical:
+            to_run = copy.deepcopy(lesson.nb)
+        else:
+            to_run, notes = merge_learner_work(lesson, nb)
+            result.errors.extend(notes)
+        _execute(to_run, lesson, root, options, result)
+        if result.learner_copy:
+            with ProgressStore(options.store_path) as store:
+                result.quiz_score = store.quiz_score(lesson.spec.id, questions)
+        if options.strict and canonical:
+            _strict_checks(lesson, root, options, result)
+        result.status = _verdict(result, options)
+    except GraderError as exc:
+        result.status = LessonStatus.ERROR
+        result.errors.append(str(exc))
+    result.duration_s = time.perf_counter() - started
+    if result.learner_copy and options.record and result.status is not LessonStatus.ERROR:
+        try:
+            with ProgressStore(options.store_path) as store:
+                store.record_run(result)
+        except GraderError as exc:
+            result.errors.append(f"could not record the run in the progress store: {exc}")
+    return result
+
+
+def _grade_job(args: tuple[str, str, GradeOptions]) -> LessonResult:
+    path, root, options = args
+    return grade_notebook(path, root, options)
+
+
+def grade_many(
+    paths: Sequence[str | Path],
+    root: str | Path,
+    options: GradeOptions | None = None,
+    *,
+    jobs: int = 1,
+    on_result: Callable[[LessonResult], None] | None = None,
+) -> list[LessonResult]:
+    """Grade several notebooks, ``jobs`` at a time in worker processes; results in input order.
+    A lesson that cannot be graded is an error result for that lesson only."""
+    options = options or GradeOptions()
+    work = [(str(p), str(root), options) for p in paths]
+    results: list[LessonResult | None] = [None] * len(work)
+    if jobs <= 1 or len(work) <= 1:
+        for i, item in enumerate(work):
+            results[i] = _grade_job(item)
+            if on_result:
+                on_result(results[i])  # type: ignore[arg-type]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            pending = {pool.submit(_grade_job, item): i for i, item in enumerate(work)}
+            for future in futures.as_completed(pending):
+                i = pending[future]
+                try:
+                    results[i] = future.result()
+                except Exception as exc:  # a crashed worker is an error for that lesson only
+                    results[i] = LessonResult(lesson_id=Path(work[i][0]).stem, notebook=work[i][0],
+                                              errors=[f"grader worker crashed: {exc!r}"])
+                if on_result:
+                    on_result(results[i])  # type: ignore[arg-type]
+    return [r for r in results if r is not None]

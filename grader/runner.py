@@ -1,0 +1,254 @@
+"""Execute a lesson notebook with nbclient and turn what happened into step results.
+
+Cells run one at a time in a fresh kernel whose working directory is the run's
+own temporary folder. A failing cell fails its step and execution goes on; a
+cell over the timeout is interrupted (step timed-out) and execution goes on if
+the kernel still answers; a dead kernel leaves the remaining steps not-run.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell
+
+from .lesson import Lesson
+from .results import CellError, StepResult, StepState
+
+__all__ = ["RunOptions", "RunOutcome", "run_notebook"]
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_ENAME = "CellTimeout"
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PROBE_TEXT = "odibi-kernel-alive"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a notebook.
+
+    Args:
+        timeout: seconds one cell may run before it is interrupted (timed-out).
+        spark: run ``engine-spark`` cells; without it their steps are skipped.
+        kernel_name: the Jupyter kernel to start.
+        startup_timeout: seconds to wait for the kernel to start.
+        probe_timeout: seconds a kernel has to answer after an interrupted cell.
+    """
+
+    timeout: float = 120.0
+    spark: bool = False
+    kernel_name: str = "python3"
+    startup_timeout: float = 60.0
+    probe_timeout: float = 15.0
+
+
+@dataclass
+class RunOutcome:
+    """Step results plus the problems that belong to no step."""
+
+    steps: list[StepResult]
+    errors: list[str] = field(default_factory=list)
+    kernel_died: bool = False
+
+
+@dataclass
+class _StepLog:
+    state: StepState | None = None
+    error: CellError | None = None
+    reason: str = ""
+    duration: float = 0.0
+    ran: bool = False
+
+
+def _clean(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _cell_error(exc: CellExecutionError, index: int) -> CellError:
+    return CellError(ename=exc.ename, evalue=_clean(str(exc.evalue)), cell_index=index,
+                     traceback=_clean(str(exc.traceback))[-4000:])
+
+
+class _Execution:
+    """One pass over a notebook's code cells in one kernel."""
+
+    def __init__(
+        self, nb: NotebookNode, lesson: Lesson, workdir: Path, options: RunOptions, kernel_log: Path
+    ) -> None:
+        self.nb = nb
+        self.lesson = lesson
+        self.options = options
+        self.step_of = lesson.step_of_cell()
+        self.logs = {step.number: _StepLog() for step in lesson.steps}
+        self.errors: list[str] = []
+        self.stopped: str | None = None  # why the rest is not run
+        self.kernel_died = False
+        self.replies: dict[int, str] = {}
+        self.kernel_log = kernel_log
+        self.client = NotebookClient(
+            nb,
+            timeout=int(options.timeout),
+            startup_timeout=int(options.startup_timeout),
+            kernel_name=options.kernel_name,
+            interrupt_on_timeout=True,
+            error_on_timeout={
+                "ename": TIMEOUT_ENAME,
+                "evalue": f"cell exceeded the {options.timeout:g}s timeout and was interrupted",
+                "traceback": [],
+            },
+            allow_errors=False,
+            record_timing=False,
+            resources={"metadata": {"path": str(workdir)}},
+            on_cell_executed=self._on_executed,
+        )
+        for step in lesson.steps:
+            if step.needs_spark and not options.spark:
+                log_ = self.logs[step.number]
+                log_.state = StepState.SKIPPED
+                log_.reason = "needs Spark: grade with --spark (pyspark and Java 17 required)"
+
+    def kernel_log_tail(self) -> str:
+        try:
+            return _clean(self.kernel_log.read_text(encoding="utf-8", errors="replace"))[-2000:]
+        except OSError:
+            return ""
+
+    def _on_executed(self, cell: NotebookNode, cell_index: int, execute_reply: Mapping[str, Any]) -> None:
+        self.replies[cell_index] = execute_reply.get("content", {}).get("status", "")
+
+    # -- recording --------------------------------------------------------------
+    def _fail(self, index: int, error: CellError, state: StepState) -> None:
+        number = self.step_of.get(index)
+        if number is None:
+            self.errors.append(f"cell {index} (outside any step) raised {error.ename}: {error.evalue}")
+            return
+        entry = self.logs[number]
+        if entry.error is None:
+            entry.state, entry.error = state, error
+
+    def _kernel_answers(self) -> bool:
+        """After an interrupted cell: does the kernel run a trivial cell again?"""
+        probe = new_code_cell(f"print({_PROBE_TEXT!r})")
+        saved = self.client.timeout
+        self.client.timeout = int(self.options.probe_timeout)
+        try:
+            for _ in range(2):  # the first probe may be aborted with the interrupted request
+                self.client.nb.cells.append(probe)
+                index = len(self.client.nb.cells) - 1
+                try:
+                    self.client.execute_cell(probe, index, store_history=False)
+                except CellExecutionError as exc:
+                    if exc.ename == TIMEOUT_ENAME:
+                        return False
+                finally:
+                    self.client.nb.cells.pop()
+                if any(_PROBE_TEXT in out.get("text", "") for out in probe.outputs):
+                    return True
+                probe.outputs = []
+            return False
+        finally:
+            self.client.timeout = saved
+
+    # -- running ----------------------------------------------------------------
+    def _run_cell(self, index: int, cell: NotebookNode) -> None:
+        try:
+            self.client.execute_cell(cell, index)
+        except CellExecutionError as exc:
+            error = _cell_error(exc, index)
+            if exc.ename == TIMEOUT_ENAME:
+                self._fail(index, error, StepState.TIMED_OUT)
+                if not self._kernel_answers():
+                    self.stopped = f"kernel did not answer after cell {index} was interrupted"
+            else:
+                self._fail(index, error, StepState.FAILED)
+            return
+        except DeadKernelError as exc:
+            self.kernel_died = True
+            self.stopped = f"the kernel died in cell {index}"
+            self._fail(index, CellError("DeadKernelError", f"kernel died while running cell {index}"
+                                        f" ({exc})", index, self.kernel_log_tail()), StepState.FAILED)
+            return
+        if self.replies.get(index) == "aborted":
+            self._fail(index, CellError("Aborted", "the kernel aborted this cell", index),
+                       StepState.FAILED)
+
+    def run(self, env: Mapping[str, str], kernel_log: Path) -> None:
+        try:
+            with kernel_log.open("wb") as stderr, self.client.setup_kernel(env=dict(env), stderr=stderr):
+                for index, cell in enumerate(self.nb.cells):
+                    if cell.cell_type != "code" or not cell.source.strip():
+                        continue
+                    number = self.step_of.get(index)
+                    entry = self.logs.get(number) if number is not None else None
+                    if entry is not None and entry.state is StepState.SKIPPED:
+                        continue
+                    if self.stopped:
+                        break
+                    started = time.perf_counter()
+                    self._run_cell(index, cell)
+                    if entry is not None:
+                        entry.ran = True
+                        entry.duration += time.perf_counter() - started
+        except DeadKernelError as exc:  # raised on cleanup or start by some kernels
+            self.kernel_died = True
+            self.stopped = self.stopped or f"the kernel died ({exc})"
+        except (RuntimeError, TimeoutError, OSError) as exc:
+            self.stopped = self.stopped or f"the kernel could not start or stop: {exc}"
+            self.errors.append(self.stopped)
+
+    def results(self) -> list[StepResult]:
+        out = []
+        for step in self.lesson.steps:
+            entry = self.logs[step.number]
+            state = entry.state
+            reason = entry.reason
+            if state is None:
+                if entry.ran:
+                    state = StepState.PASSED
+                elif self.stopped:
+                    state, reason = StepState.NOT_RUN, f"not run: {self.stopped}"
+                else:
+                    state = StepState.PASSED  # a step with no code cells
+            out.append(
+                StepResult(
+                    number=step.number,
+                    title=step.title,
+                    runnable=step.runnable,
+                    exercise=step.exercise,
+                    state=state,
+                    duration_s=round(entry.duration, 3),
+                    error=entry.error,
+                    reason=reason,
+                )
+            )
+        return out
+
+
+def run_notebook(
+    nb: NotebookNode,
+    lesson: Lesson,
+    *,
+    workdir: str | Path,
+    env: Mapping[str, str],
+    options: RunOptions | None = None,
+    kernel_log: str | Path | None = None,
+) -> RunOutcome:
+    """Run ``nb`` (cell-for-cell the same layout as ``lesson.nb``) and score it with
+    ``lesson``'s step plan. ``env`` is the kernel's whole environment; the kernel's own
+    stderr goes to ``kernel_log`` (default ``workdir/kernel.log``)."""
+    workdir = Path(workdir)
+    log_path = Path(kernel_log) if kernel_log is not None else workdir / "kernel.log"
+    execution = _Execution(nb, lesson, workdir, options or RunOptions(), log_path)
+    execution.run(env, execution.kernel_log)
+    return RunOutcome(steps=execution.results(), errors=execution.errors,
+                      kernel_died=execution.kernel_died)
