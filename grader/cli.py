@@ -72,7 +72,7 @@ def _notebooks(paths: Sequence[Path], root: Path) -> list[Path]:
     for path in paths:
         if path.is_dir():
             found.extend(sorted(p for p in path.glob("*.ipynb") if p.is_file()))
-        elif path.suffix == ".ipynb" or path.exists():
+        elif path.is_file():
             found.append(path)
         else:
             raise GraderError(f"{path}: no such notebook or folder")

@@ -12,6 +12,7 @@ stripped copy.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import contextlib
 import copy
 import importlib.util
 import logging
@@ -145,10 +146,8 @@ def _strict_checks(lesson: Lesson, root: Path, options: GradeOptions, result: Le
     result.lint.extend(lint_lesson(lesson, root=root, known_ids=known))
     quiz_path = root / lesson.spec.quiz
     if quiz_path.is_file():
-        try:
+        with contextlib.suppress(GraderError):  # lint_lesson already reported a broken quiz file
             result.lint.extend(lint_quiz(load_quiz(quiz_path)))
-        except GraderError:
-            pass  # lint_lesson already reported the broken quiz file
     for step in result.graded_steps:
         if step.state is not StepState.PASSED:
             result.lint.append(f"step {step.number} ({step.title}) is {step.state.value}; strict mode"

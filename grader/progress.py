@@ -83,7 +83,10 @@ class ProgressStore:
 
     def __init__(self, path: str | Path | None = None, *, timeout: float = 30.0) -> None:
         self.path = Path(path) if path is not None else default_store_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ProgressError(f"cannot create the folder for progress store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
         try:
             self._conn = sqlite3.connect(

@@ -7,13 +7,13 @@ JSON with ``to_dict``; reports read them and nothing else.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["CellError", "LessonResult", "LessonStatus", "StepResult", "StepState"]
 
 
-class StepState(str, Enum):
+class StepState(StrEnum):
     """What happened to one step of a lesson."""
 
     PASSED = "passed"
@@ -23,7 +23,7 @@ class StepState(str, Enum):
     SKIPPED = "skipped"  # the step needs an engine that is not enabled (e.g. engine-spark)
 
 
-class LessonStatus(str, Enum):
+class LessonStatus(StrEnum):
     """Verdict for a whole lesson."""
 
     PASSED = "passed"

@@ -1,0 +1,22 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from coursekit import Course
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Course:
+    """An empty course folder (lessons/ and quizzes/) in tmp_path."""
+    return Course(tmp_path / "course")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the real ~/.odibi_course."""
+    monkeypatch.setenv("ODIBI_COURSE_HOME", str(tmp_path / "course_home"))
+    monkeypatch.delenv("ODIBI_COURSE_ROOT", raising=False)
+    monkeypatch.delenv("ODIBI_WORKDIR", raising=False)

@@ -1,0 +1,112 @@
+"""The project's own consistency: install files, README commands, CI script, package boundaries."""
+
+from __future__ import annotations
+
+import ast
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+from packaging.specifiers import SpecifierSet
+
+REPO = Path(__file__).resolve().parent.parent
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    assert env["channels"] == ["conda-forge"]
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    python = next(d for d in conda if d.startswith("python="))
+    assert python.split("=", 1)[1] + ".0" in SpecifierSet(PYPROJECT["project"]["requires-python"])
+    assert "openjdk=17" in conda, "Spark needs Java 17"
+    assert "pip" in conda
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    installs = [line for line in pip if line.startswith("-e .")]
+    assert len(installs) == 1, f"environment.yml must pip-install the project once, got {pip}"
+    extras = re.fullmatch(r"-e \.\[([a-z,]+)\]", installs[0]).group(1).split(",")
+    assert set(extras) == set(PYPROJECT["project"]["optional-dependencies"]), (
+        "environment.yml must install every extra defined in pyproject.toml")
+    # nothing else is installed on the side: pyproject.toml is the one list of Python dependencies
+    assert pip == installs
+    assert {d.split("=")[0] for d in conda} == {"python", "openjdk", "pip"}
+
+
+def _quick_start_commands() -> list[str]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return [block.strip() for block in re.findall(r"```bash\n(.*?)```", section, re.S)]
+
+
+def test_readme_has_exactly_two_quick_start_commands() -> None:
+    commands = _quick_start_commands()
+    assert len(commands) == 2, commands
+    grade, test = commands
+    assert "\n" not in grade and "\n" not in test
+    assert "-m grader" in grade and "pip install" in grade
+    assert "-m pytest" in test and "'.[dev,spark]'" in test
+
+
+def test_ci_runs_the_readme_test_command_with_requirements_on() -> None:
+    script = (REPO / ".ci" / "run").read_text()
+    assert _quick_start_commands()[1] in script.replace("-q -e", "-q -e"), "CI must call the README's test command"
+    assert "export ODIBI_REQUIRE_SPARK=1" in script
+    assert "export ODIBI_REQUIRE_BROWSER=1" in script
+    assert "chromium" in script
+
+
+@pytest.mark.parametrize("package", ["odibi_core", "grader"])
+def test_packages_are_typed_and_pin_all(package: str) -> None:
+    assert (REPO / package / "py.typed").is_file()
+    module = __import__(package)
+    assert sorted(module.__all__) == module.__all__ or len(set(module.__all__)) == len(module.__all__)
+    for name in module.__all__:
+        assert hasattr(module, name), f"{package}.__all__ names {name}, which does not exist"
+
+
+def _imports(package: str) -> set[tuple[str, str]]:
+    found = set()
+    for path in (REPO / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update((str(path), alias.name.split(".")[0]) for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.add((str(path), node.module.split(".")[0]))
+    return found
+
+
+def test_odibi_core_and_grader_never_import_each_other() -> None:
+    assert not [p for p, m in _imports("odibi_core") if m == "grader"]
+    assert not [p for p, m in _imports("grader") if m == "odibi_core"]
+
+
+def test_odibi_core_imports_without_pyspark() -> None:
+    code = ("import sys, importlib, pkgutil, odibi_core\n"
+            "for m in pkgutil.walk_packages(odibi_core.__path__, 'odibi_core.'):\n"
+            "    if 'spark' not in m.name: importlib.import_module(m.name)\n"
+            "assert 'pyspark' not in sys.modules, 'pyspark imported eagerly'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_ruff_is_clean() -> None:
+    ruff = shutil.which("ruff") or str(Path(sys.executable).parent / "ruff")
+    if not Path(ruff).exists():
+        pytest.fail("ruff is part of the dev extra; install with pip install -e '.[dev]'")
+    proc = subprocess.run([ruff, "check", "--no-cache", "."], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_lessons_are_committed_without_outputs() -> None:
+    import nbformat
+
+    for path in sorted((REPO / "lessons").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        nbformat.validate(nb)
+        dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
+        assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
