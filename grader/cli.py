@@ -188,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # timeouts and dead kernels are already in the report, per step
+        logging.getLogger("grader.runner.nbclient").setLevel(logging.CRITICAL)
     try:
         root = args.root.resolve() if args.root else course_root()
         handler = {"grade": _cmd_grade, "lint": _cmd_lint, "copy": _cmd_copy,

@@ -27,6 +27,8 @@ from .results import CellError, StepResult, StepState
 __all__ = ["RunOptions", "RunOutcome", "run_notebook"]
 
 log = logging.getLogger(__name__)
+# nbclient logs every timeout and dead kernel itself; the grader reports those per step instead
+NBCLIENT_LOG = logging.getLogger(f"{__name__}.nbclient")
 
 TIMEOUT_ENAME = "CellTimeout"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -110,6 +112,7 @@ class _Execution:
             record_timing=False,
             resources={"metadata": {"path": str(workdir)}},
             on_cell_executed=self._on_executed,
+            log=NBCLIENT_LOG,
         )
         for step in lesson.steps:
             if step.needs_spark and not options.spark:
