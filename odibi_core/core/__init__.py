@@ -1,0 +1,29 @@
+"""The framework's core: steps, config, planning, execution, tracking and events."""
+
+from __future__ import annotations
+
+from ..engine import create_engine_context
+from .config_loader import ConfigLoader
+from .config_validator import ConfigValidator
+from .dag_builder import DAGBuilder, DAGNode
+from .dag_executor import DAGExecutor, NodeExecutionResult, NodeState
+from .events import EventEmitter
+from .orchestrator import OrchestrationResult, Orchestrator
+from .step import Step
+from .tracker import Tracker
+
+__all__ = [
+    "ConfigLoader",
+    "ConfigValidator",
+    "DAGBuilder",
+    "DAGExecutor",
+    "DAGNode",
+    "EventEmitter",
+    "NodeExecutionResult",
+    "NodeState",
+    "OrchestrationResult",
+    "Orchestrator",
+    "Step",
+    "Tracker",
+    "create_engine_context",
+]

@@ -1,0 +1,149 @@
+"""Planning: turn steps into a validated DAG of named nodes with levels and a stable order.
+
+The planner knows nothing of engines. Dependencies come from data-map keys: a step that
+reads key ``k`` depends on the one step that writes ``k``. Levels are for display and
+teaching; execution is driven by a ready queue (see ``dag_executor``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..errors import CycleError, ValidationError
+from .step import Step
+
+__all__ = ["DAGBuilder", "DAGNode"]
+
+
+@dataclass
+class DAGNode:
+    """A step in the DAG: who it waits for, who waits for it, and its depth."""
+
+    name: str
+    step: Step
+    dependencies: set[str] = field(default_factory=set)
+    dependents: set[str] = field(default_factory=set)
+    level: int = 0
+
+
+class DAGBuilder:
+    """Builds and orders the DAG of a list of steps.
+
+    Args:
+        steps: the pipeline's steps.
+        external: data-map keys provided from outside the pipeline (no step writes them).
+    """
+
+    def __init__(self, steps: Sequence[Step], *, external: Iterable[str] = ()) -> None:
+        self.steps = list(steps)
+        self.external = set(external)
+        self._dag: dict[str, DAGNode] | None = None
+
+    # -- building -----------------------------------------------------------------
+    def _producers(self) -> dict[str, str]:
+        problems = []
+        names: dict[str, int] = {}
+        producers: dict[str, str] = {}
+        for step in self.steps:
+            names[step.name] = names.get(step.name, 0) + 1
+            for key in step.outputs.values():
+                if key in producers and producers[key] != step.name:
+                    problems.append(f"output '{key}' is written by both '{producers[key]}' and"
+                                    f" '{step.name}' (each output needs exactly one writer)")
+                producers.setdefault(key, step.name)
+        problems += [f"step name '{name}' is used {count} times" for name, count in names.items() if count > 1]
+        for step in self.steps:
+            for logical, key in step.inputs.items():
+                if key not in producers and key not in self.external:
+                    known = ", ".join(sorted(producers)) or "none"
+                    problems.append(f"step '{step.name}' reads '{key}' (input '{logical}'), which no"
+                                    f" step writes and is not external; written keys: {known}")
+        if problems:
+            raise ValidationError(sorted(problems))
+        return producers
+
+    def build(self) -> dict[str, DAGNode]:
+        """Validate the wiring and return name -> DAGNode. Raises ValidationError (duplicate
+        names or outputs, dangling inputs) or CycleError naming the cycle in order."""
+        producers = self._producers()
+        dag = {step.name: DAGNode(step.name, step) for step in self.steps}
+        for step in self.steps:
+            for key in step.inputs.values():
+                parent = producers.get(key)
+                if parent is not None:
+                    dag[step.name].dependencies.add(parent)
+                    dag[parent].dependents.add(step.name)
+        order = self._kahn(dag)
+        for name in order:
+            node = dag[name]
+            node.level = max((dag[d].level + 1 for d in node.dependencies), default=0)
+        self._dag = dag
+        return dag
+
+    @staticmethod
+    def _kahn(dag: dict[str, DAGNode]) -> list[str]:
+        waiting = {name: len(node.dependencies) for name, node in dag.items()}
+        ready = [name for name, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order = []
+        while ready:
+            name = heapq.heappop(ready)
+            order.append(name)
+            for child in sorted(dag[name].dependents):
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, child)
+        if len(order) < len(dag):
+            raise CycleError(DAGBuilder._find_cycle(dag, {n for n, c in waiting.items() if c > 0}))
+        return order
+
+    @staticmethod
+    def _find_cycle(dag: dict[str, DAGNode], stuck: set[str]) -> list[str]:
+        """One cycle among the stuck nodes, in dependency order, first node repeated at the end."""
+        start = min(stuck)
+        path: list[str] = []
+        seen: dict[str, int] = {}
+        node = start
+        while node not in seen:
+            seen[node] = len(path)
+            path.append(node)
+            node = min(d for d in dag[node].dependencies if d in stuck)
+        cycle = path[seen[node]:]
+        cycle.reverse()  # walked child -> parent; report parent -> child
+        first = cycle.index(min(cycle))
+        cycle = cycle[first:] + cycle[:first]
+        return [*cycle, cycle[0]]
+
+    # -- reading the plan -------------------------------------------------------------
+    @property
+    def dag(self) -> dict[str, DAGNode]:
+        return self._dag if self._dag is not None else self.build()
+
+    def get_execution_order(self) -> list[str]:
+        """A topological order; ties are broken by name, so the order is stable."""
+        return self._kahn(self.dag)
+
+    def get_parallel_batches(self) -> list[list[str]]:
+        """Nodes grouped by level (each group could run at once), names sorted in a group."""
+        batches: dict[int, list[str]] = {}
+        for node in self.dag.values():
+            batches.setdefault(node.level, []).append(node.name)
+        return [sorted(batches[level]) for level in sorted(batches)]
+
+    def export_mermaid(self) -> str:
+        """The DAG as a Mermaid flowchart (renders in JupyterLab's Markdown)."""
+        ids = {name: f"n{i}" for i, name in enumerate(self.get_execution_order())}
+        lines = ["flowchart LR"]
+        for name, node_id in ids.items():
+            step = self.dag[name].step
+            label = f"{name}<br/><small>{step.layer}/{step.type}</small>".replace('"', "'")
+            lines.append(f'    {node_id}["{label}"]')
+        for name in ids:
+            for child in sorted(self.dag[name].dependents):
+                keys = sorted(k for k in self.dag[child].step.inputs.values()
+                              if k in self.dag[name].step.outputs.values())
+                edge = f"|{', '.join(keys)}|" if keys else ""
+                lines.append(f"    {ids[name]} -->{edge} {ids[child]}")
+        return "\n".join(lines)

@@ -1,0 +1,185 @@
+"""The Orchestrator: validate steps, plan the DAG, run it, and report the outcome.
+
+Two construction styles work::
+
+    Orchestrator(steps, context, tracker, events, parallel=False).run()
+    Orchestrator(steps=steps, engine_type="pandas", enable_tracker=True, event_bus=bus).execute()
+
+Both return an ``OrchestrationResult`` that also reads like a dict (``result['success']``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from ..engine import create_engine_context
+from ..engine.base import EngineContext
+from ..errors import PipelineError
+from .config_validator import ConfigValidator
+from .dag_builder import DAGBuilder
+from .dag_executor import DAGExecutor, NodeExecutionResult
+from .events import EventEmitter
+from .step import Step
+from .tracker import Tracker
+
+__all__ = ["OrchestrationResult", "Orchestrator"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OrchestrationResult:
+    """The outcome of a pipeline run; ``result.success`` and ``result['success']`` both work."""
+
+    success: bool
+    data_map: dict[str, Any] = field(default_factory=dict)
+    failed_nodes: list[str] = field(default_factory=list)
+    successful_nodes: list[str] = field(default_factory=list)
+    skipped_nodes: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+    tracker: Tracker | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    node_results: dict[str, NodeExecutionResult] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.keys():
+            raise KeyError(f"{key!r}; an OrchestrationResult has {self.keys()}")
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self.keys() else default
+
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self)]
+
+    def raise_for_failure(self) -> None:
+        """Raise PipelineError naming every failed node when the run failed."""
+        if not self.success:
+            raise PipelineError(self.failed_nodes, self.errors)
+
+
+class Orchestrator:
+    """Runs a list of steps on one engine.
+
+    Args:
+        steps: the pipeline.
+        context: an engine context; default one made from ``engine_type``.
+        tracker: a Tracker; default a new one when ``enable_tracker``.
+        events: an EventEmitter (``event_bus`` is the same thing by its Level 3 name).
+        engine_type: "pandas" or "spark" when no context is given (default: the steps' engine).
+        parallel: run independent steps at once on ``max_workers`` threads.
+        fail_fast: stop at the first failure (True) or finish every independent branch.
+        data_map: data provided from outside; its keys count as external inputs.
+        engine_options: options for ``create_engine_context`` (e.g. ``master`` for Spark).
+    """
+
+    def __init__(
+        self,
+        steps: Sequence[Step],
+        context: EngineContext | None = None,
+        tracker: Tracker | None = None,
+        events: EventEmitter | None = None,
+        *,
+        engine_type: str | None = None,
+        parallel: bool = False,
+        max_workers: int = 4,
+        fail_fast: bool = True,
+        enable_tracker: bool = True,
+        event_bus: EventEmitter | None = None,
+        data_map: Mapping[str, Any] | None = None,
+        external: Iterable[str] = (),
+        engine_options: Mapping[str, Any] | None = None,
+        pipeline_name: str = "pipeline",
+    ) -> None:
+        if events is not None and event_bus is not None and events is not event_bus:
+            raise ValueError("pass either events or event_bus (they are the same thing), not both")
+        self.steps = list(steps)
+        self.engine_type = engine_type or (context.name if context else None) or self._steps_engine()
+        self._context = context
+        self.engine_options = dict(engine_options or {})
+        self.tracker = tracker if tracker is not None else (Tracker() if enable_tracker else None)
+        self.events = events if events is not None else (event_bus if event_bus is not None else EventEmitter())
+        self.parallel = parallel
+        self.max_workers = max_workers if parallel else 1
+        self.fail_fast = fail_fast
+        self.initial_data = dict(data_map or {})
+        self.external = set(external) | set(self.initial_data)
+        self.pipeline_name = pipeline_name
+
+    def _steps_engine(self) -> str:
+        engines = sorted({step.engine for step in self.steps})
+        return engines[0] if len(engines) == 1 else "pandas"
+
+    @property
+    def context(self) -> EngineContext:
+        """The engine context (created on first use from ``engine_type``)."""
+        if self._context is None:
+            self._context = create_engine_context(self.engine_type, **self.engine_options)
+        return self._context
+
+    def plan(self) -> DAGBuilder:
+        """Validate the steps and build the DAG; raises ValidationError or CycleError."""
+        ConfigValidator(external=self.external).validate(self.steps)
+        builder = DAGBuilder(self.steps, external=self.external)
+        builder.build()
+        return builder
+
+    def run(self) -> OrchestrationResult:
+        """Run the pipeline. Invalid steps raise; a failing step is reported in the result."""
+        builder = self.plan()
+        started = time.monotonic()
+        self.events.emit("pipeline_start", pipeline_name=self.pipeline_name,
+                         start_time=datetime.now(UTC).isoformat(), total_steps=len(self.steps))
+        if self.tracker is not None:
+            self.tracker.start_pipeline(self.pipeline_name)
+        executor = DAGExecutor(builder.dag, self.context, self.tracker, self.events,
+                               max_workers=self.max_workers, fail_fast=self.fail_fast,
+                               data_map=self.initial_data)
+        result: OrchestrationResult | None = None
+        try:
+            data_map = executor.execute(raise_on_failure=False)
+            result = OrchestrationResult(
+                success=not executor.failed_nodes,
+                data_map=data_map,
+                failed_nodes=executor.failed_nodes,
+                successful_nodes=executor.successful_nodes,
+                skipped_nodes=executor.skipped_nodes,
+                duration_ms=(time.monotonic() - started) * 1000,
+                stats={**executor.get_stats(), "mode": "parallel" if self.parallel else "sequential"},
+                tracker=self.tracker,
+                errors={n: executor.results[n].error or "" for n in executor.failed_nodes},
+                node_results=dict(executor.results),
+            )
+        finally:
+            success = result is not None and result.success
+            if self.tracker is not None:
+                self.tracker.end_pipeline(success)
+            if success:
+                assert result is not None
+                self.events.emit("pipeline_complete", pipeline_name=self.pipeline_name,
+                                 duration_ms=result.duration_ms, nodes_executed=len(self.steps),
+                                 success_count=len(result.successful_nodes))
+            else:
+                failed = result.failed_nodes if result is not None else []
+                errors = result.errors if result is not None else {}
+                self.events.emit("pipeline_error", pipeline_name=self.pipeline_name,
+                                 error_message="; ".join(f"{n}: {errors.get(n, '')}" for n in failed)
+                                 or "the run was interrupted",
+                                 failed_step=failed[0] if failed else None, failed_nodes=failed)
+        return result
+
+    def execute(self) -> OrchestrationResult:
+        """The Level 3/4 name for :meth:`run`."""
+        return self.run()

@@ -1,0 +1,116 @@
+"""The engine contract: the few operations a pipeline needs from a dataframe engine.
+
+Everything engine-specific lives behind this interface (pandas on DuckDB, Spark);
+nothing outside ``odibi_core.engine`` branches on the engine name.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["FORMATS", "EngineContext", "Snapshot", "infer_format"]
+
+FORMATS = ("csv", "json", "parquet", "sqlite")
+_SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".pq": "parquet",
+             ".db": "sqlite", ".sqlite": "sqlite", ".sqlite3": "sqlite"}
+
+
+def infer_format(location: str, given: str | None = None) -> str:
+    """The data format: ``given`` when set, else from the file suffix. Raises ValueError naming
+    the location and the formats known."""
+    fmt = given or _SUFFIXES.get(Path(str(location)).suffix.lower())
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot tell the format of {location!r} (got {given!r}); pass params"
+                         f" format= one of {list(FORMATS)}")
+    return fmt
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A bounded picture of a frame: schema (column, dtype), row count and a few rows.
+
+    ``row_count`` is None when counting would cost a full job (Spark, unless asked)."""
+
+    schema: tuple[tuple[str, str], ...] = ()
+    row_count: int | None = 0
+    sample: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+
+    @property
+    def columns(self) -> list[str]:
+        return [name for name, _ in self.schema]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": [f"{n}: {t}" for n, t in self.schema], "row_count": self.row_count,
+                "sample": list(self.sample)}
+
+
+class EngineContext(ABC):
+    """One engine's implementation of the operations steps need.
+
+    Frames are the engine's own dataframe type (``pandas.DataFrame``, Spark ``DataFrame``).
+    SQL runs with the given tables registered under their logical names for that one call
+    only, so steps running at the same time never see each other's tables.
+    """
+
+    name: str = ""
+    #: whether counting rows is cheap (pandas) or a full job (Spark)
+    cheap_counts: bool = True
+
+    @abstractmethod
+    def read(self, location: str, *, format: str | None = None, **options: Any) -> Any:
+        """Read csv/json/parquet (a path) or a SQLite table (``options['table']``)."""
+
+    @abstractmethod
+    def write(self, frame: Any, location: str, *, format: str | None = None,
+              mode: str = "overwrite", **options: Any) -> None:
+        """Write a frame; ``mode`` is overwrite or append. Files are replaced atomically."""
+
+    @abstractmethod
+    def execute_sql(self, sql: str, tables: Mapping[str, Any] | None = None) -> Any:
+        """Run a query with ``tables`` (logical name -> frame) visible for this call only,
+        plus anything registered with :meth:`register_temp`."""
+
+    @abstractmethod
+    def register_temp(self, name: str, frame: Any) -> None:
+        """Make a frame visible to every later :meth:`execute_sql` on this context."""
+
+    @abstractmethod
+    def unregister_temp(self, name: str) -> None:
+        """Forget a frame registered with :meth:`register_temp`."""
+
+    @abstractmethod
+    def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:
+        """Schema, row count (when ``count`` or cheap) and ``sample_rows`` rows of a frame."""
+
+    def collect_sample(self, frame: Any, n: int = 5) -> list[dict[str, Any]]:
+        """The first ``n`` rows as dicts."""
+        return list(self.snapshot(frame, sample_rows=n, count=False).sample)
+
+    @abstractmethod
+    def fingerprint(self, frame: Any) -> str | None:
+        """A content hash of schema and values, or None when it cannot be had cheaply."""
+
+    @abstractmethod
+    def to_pandas(self, frame: Any) -> Any:
+        """The frame as a pandas DataFrame (collects on Spark)."""
+
+    @abstractmethod
+    def from_pandas(self, frame: Any) -> Any:
+        """A pandas DataFrame as this engine's frame."""
+
+    @abstractmethod
+    def is_frame(self, value: Any) -> bool:
+        """Whether ``value`` is this engine's dataframe type."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what the context holds (connections); the shared Spark session stays."""
+
+    def __enter__(self) -> EngineContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

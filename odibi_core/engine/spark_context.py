@@ -1,0 +1,349 @@
+"""The Spark engine: a local or remote SparkSession, one shared per process.
+
+pyspark is imported only inside functions here, so ``import odibi_core`` works without it.
+
+SQL isolation. Temp views are session-scoped, and a DataFrame's ``createOrReplaceTempView``
+registers the view in the session that created the frame: in pyspark 4.3 a frame made in
+session A and registered "from" session B is not visible in B (checked; ``spark.sql(...,
+t=df)`` has the same limit). So each :meth:`SparkEngineContext.execute_sql` call opens
+``spark.newSession()`` (same SparkContext, its own temp views; the shared session's runtime
+SQL conf is copied in), publishes each input as a uniquely named global temp view
+(``global_temp.odibi_<uuid>``, visible to every session of the context), binds it in the new
+session under its logical name with ``createOrReplaceTempView``, runs ``spark.sql`` (analysis
+is eager, so the result's plan holds the inputs' plans) and drops the global views. Two steps
+using the same logical name at the same time never collide, and only public APIs are used.
+
+Files. Spark writes folders of part files. A local target is written to a hidden staging
+folder beside it, then renamed into place (overwrite: the old target is renamed away first and
+deleted after; append: the new part files are moved into the existing folder). Targets with
+a URI scheme other than ``file:`` are written by Spark directly.
+
+SQLite goes through the driver (sqlite3 and pandas), so it is for small tables: no JDBC
+driver is assumed to be available offline.
+
+Fingerprints. :meth:`SparkEngineContext.fingerprint` returns None (a documented opt-out):
+hashing values would collect the data, and plan hashes are not stable across processes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EngineError
+from .base import EngineContext, Snapshot
+from .pandas_context import (
+    check_mode,
+    fsync_dir,
+    json_is_array,
+    json_safe,
+    missing_path_error,
+    read_sqlite,
+    resolve_format,
+    write_sqlite,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["DEFAULT_SPARK_CONF", "SparkEngineContext", "shared_session"]
+
+log = logging.getLogger(__name__)
+
+ENGINE = "spark"
+DEFAULT_SPARK_CONF: dict[str, str] = {
+    "spark.ui.enabled": "false",
+    "spark.sql.shuffle.partitions": "4",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+_SESSION_LOCK = threading.Lock()
+# copied into per-call sessions when the RuntimeConfig cannot list its entries (pyspark < 4)
+_RUNTIME_KEYS = ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions", "spark.sql.ansi.enabled")
+
+
+def shared_session(master: str = "local[2]", app_name: str = "odibi_core",
+                   spark_conf: Mapping[str, Any] | None = None) -> SparkSession:
+    """The process's SparkSession (``getOrCreate``), started with :data:`DEFAULT_SPARK_CONF`
+    overridden by ``spark_conf``."""
+    with _SESSION_LOCK:
+        from pyspark.sql import SparkSession
+
+        builder = SparkSession.builder.master(master).appName(app_name)
+        for key, value in {**DEFAULT_SPARK_CONF, **(spark_conf or {})}.items():
+            builder = builder.config(key, str(value))
+        with spark_errors(f"could not start Spark (master {master!r}; needs Java 17+ on PATH or"
+                          f" JAVA_HOME)"):
+            session = builder.getOrCreate()
+        log.debug("Spark session ready: master %s, version %s", master, session.version)
+        return session
+
+
+@contextmanager
+def spark_errors(action: str, hint: str = "") -> Iterator[None]:
+    """Translate Spark and Py4J errors into EngineError with a short message (no JVM trace)."""
+    from py4j.protocol import Py4JError, Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except PySparkException as exc:
+        raise EngineError(f"{action}: {_first_line(str(exc))}{hint}", engine=ENGINE) from exc
+    except Py4JJavaError as exc:
+        raise EngineError(f"{action}: {_first_line(str(exc.java_exception.toString()))}{hint}",
+                          engine=ENGINE) from exc
+    except Py4JError as exc:
+        raise EngineError(f"{action}: {_first_line(str(exc))}{hint}", engine=ENGINE) from exc
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), text)
+
+
+class SparkEngineContext(EngineContext):
+    """Spark DataFrames on a shared SparkSession.
+
+    Args:
+        master: Spark master URL for a new session (default ``local[2]``).
+        app_name: application name for a new session.
+        spark_conf: settings for the session builder (override :data:`DEFAULT_SPARK_CONF`).
+        session: an existing SparkSession to use as is (the other options are then ignored).
+    """
+
+    name = "spark"
+    cheap_counts = False
+
+    def __init__(self, *, master: str = "local[2]", app_name: str = "odibi_core",
+                 spark_conf: Mapping[str, Any] | None = None,
+                 session: SparkSession | None = None) -> None:
+        if session is None and importlib.util.find_spec("pyspark") is None:
+            raise EngineError("pyspark is not installed; install the spark extra"
+                              " (pip install 'odibi-course[spark]') and a Java 17 runtime",
+                              engine=ENGINE)
+        self.master = master
+        self.app_name = app_name
+        self.spark_conf = dict(spark_conf or {})
+        self._session = session
+        self._temp: dict[str, DataFrame] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def session(self) -> SparkSession:
+        """The SparkSession (the process's shared one unless one was given); started on first use."""
+        with self._lock:
+            if self._session is None:
+                self._session = shared_session(self.master, self.app_name, self.spark_conf)
+            return self._session
+
+    # -- files and tables ------------------------------------------------------------
+    def read(self, location: str, *, format: str | None = None, **options: Any) -> DataFrame:
+        fmt = resolve_format(location, format, self.name)
+        if fmt == "sqlite":
+            return self.from_pandas(read_sqlite(location, engine=self.name, **options))
+        local = _local_path(location)
+        if local is not None and not local.exists():
+            raise missing_path_error(local, self.name)
+        options = dict(options)
+        if fmt == "csv":
+            options = {"header": True, "inferSchema": True, **options}
+        elif fmt == "json":
+            lines = options.pop("lines", None)
+            if "multiLine" not in options:
+                is_array = local is not None and local.is_file() and json_is_array(local)
+                options["multiLine"] = not lines if lines is not None else is_array
+        source = str(local) if local is not None else location
+        with spark_errors(f"cannot read {fmt} {location!r}"):
+            return self.session.read.format(fmt).options(**options).load(source)
+
+    def write(self, frame: Any, location: str, *, format: str | None = None,
+              mode: str = "overwrite", **options: Any) -> None:
+        frame = self._frame(frame, "write")
+        check_mode(mode, self.name)
+        fmt = resolve_format(location, format, self.name)
+        if fmt == "sqlite":
+            write_sqlite(self.to_pandas(frame), location, mode=mode, engine=self.name, **options)
+            return
+        options = dict(options)
+        if fmt == "csv":
+            options.setdefault("header", True)
+        elif fmt == "json" and not options.pop("lines", True):
+            raise EngineError(f"cannot write {location!r} as a JSON array: Spark writes JSON Lines"
+                              f" only (drop lines=False)", engine=self.name)
+        action = f"cannot write {fmt} {location!r}"
+        local = _local_path(location)
+        if local is None:
+            with spark_errors(action):
+                frame.write.format(fmt).mode(mode).options(**options).save(location)
+            return
+        staging = local.parent / f".{local.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            local.parent.mkdir(parents=True, exist_ok=True)
+            with spark_errors(action):
+                frame.write.format(fmt).mode("errorifexists").options(**options).save(str(staging))
+            if mode == "append" and local.exists():
+                _move_parts(staging, local)
+            else:
+                _swap_into_place(staging, local)
+        except OSError as exc:
+            raise EngineError(f"{action}: {exc}", engine=self.name) from exc
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        log.debug("wrote %s (%s, %s)", local, fmt, mode)
+
+    # -- SQL ---------------------------------------------------------------------------
+    def execute_sql(self, sql: str, tables: Mapping[str, Any] | None = None) -> DataFrame:
+        with self._lock:
+            visible = dict(self._temp)
+        visible.update(tables or {})
+        for name, frame in visible.items():
+            self._frame(frame, f"SQL table {name!r}")
+        root = self.session
+        with spark_errors("cannot prepare the SQL session"):
+            session = _session_like(root)
+            global_db = root.conf.get("spark.sql.globalTempDatabase", "global_temp")
+        published: list[str] = []
+        try:
+            with spark_errors("SQL failed", f"; tables available: {sorted(visible)}"):
+                for name, frame in visible.items():
+                    view = f"odibi_{uuid.uuid4().hex}"
+                    frame.createOrReplaceGlobalTempView(view)
+                    published.append(view)
+                    session.table(f"`{global_db}`.`{view}`").createOrReplaceTempView(name)
+                return session.sql(sql)
+        finally:
+            _drop_global_views(session, published)
+
+    def register_temp(self, name: str, frame: Any) -> None:
+        frame = self._frame(frame, f"temp table {name!r}")
+        with self._lock:
+            self._temp[name] = frame
+
+    def unregister_temp(self, name: str) -> None:
+        with self._lock:
+            if self._temp.pop(name, None) is None:
+                log.debug("unregister_temp: %r was not registered", name)
+
+    # -- inspection ----------------------------------------------------------------------
+    def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:
+        """Schema from the plan (no job); rows counted only when ``count`` is true; sample
+        rows via ``limit(n).collect()`` only when ``sample_rows > 0``."""
+        frame = self._frame(frame, "snapshot")
+        with spark_errors("cannot take a snapshot"):
+            schema = tuple((name, dtype) for name, dtype in frame.dtypes)
+            row_count = frame.count() if count else None
+            rows = frame.limit(sample_rows).collect() if sample_rows > 0 else []
+        sample = tuple(json_safe(row.asDict(recursive=True)) for row in rows)
+        return Snapshot(schema=schema, row_count=row_count, sample=sample)
+
+    def fingerprint(self, frame: Any) -> str | None:
+        """Always None: Spark frames are not fingerprinted (that would collect the data), so
+        steps on Spark are not cached."""
+        self._frame(frame, "fingerprint")
+        log.debug("Spark frames are not fingerprinted; the step will not be cached")
+        return None
+
+    def to_pandas(self, frame: Any) -> pd.DataFrame:
+        frame = self._frame(frame, "to_pandas")
+        with spark_errors("cannot convert to pandas"):
+            return frame.toPandas()
+
+    def from_pandas(self, frame: Any) -> DataFrame:
+        import pandas as pd
+
+        if not isinstance(frame, pd.DataFrame):
+            raise EngineError(f"from_pandas: expected a pandas DataFrame, got {type(frame).__name__}",
+                              engine=self.name)
+        with spark_errors("cannot convert from pandas"):
+            if len(frame) == 0:  # nothing to infer types from: take them from the dtypes
+                import pyarrow as pa
+                from pyspark.sql.pandas.types import from_arrow_schema
+
+                schema = from_arrow_schema(pa.Schema.from_pandas(frame, preserve_index=False))
+                return self.session.createDataFrame(frame, schema=schema)
+            return self.session.createDataFrame(frame)
+
+    def is_frame(self, value: Any) -> bool:
+        from pyspark.sql import DataFrame
+
+        return isinstance(value, DataFrame)
+
+    def _frame(self, value: Any, what: str) -> DataFrame:
+        if not self.is_frame(value):
+            raise EngineError(f"{what}: expected a Spark DataFrame, got {type(value).__name__}",
+                              engine=self.name)
+        return value
+
+
+def _session_like(root: SparkSession) -> SparkSession:
+    """A new session of ``root``'s SparkContext with ``root``'s runtime SQL settings."""
+    session = root.newSession()
+    conf = root.conf
+    entries = conf.getAll if hasattr(type(conf), "getAll") else {
+        key: conf.get(key) for key in _RUNTIME_KEYS if conf.get(key, None) is not None}
+    for key, value in entries.items():
+        if conf.isModifiable(key):
+            session.conf.set(key, value)
+    return session
+
+
+def _drop_global_views(session: SparkSession, views: list[str]) -> None:
+    """Drop the views one SQL call published; a failure is logged, not raised over the
+    call's own result or error."""
+    from py4j.protocol import Py4JError
+    from pyspark.errors import PySparkException
+
+    for view in views:
+        try:
+            session.catalog.dropGlobalTempView(view)
+        except (PySparkException, Py4JError) as exc:
+            log.warning("could not drop the global temp view %s: %s", view, _first_line(str(exc)))
+
+
+def _local_path(location: str) -> Path | None:
+    """The local path of ``location``, or None for a URI with another scheme (s3a://, hdfs://)."""
+    if location.startswith("file:"):
+        return Path(location.removeprefix("file:").removeprefix("//")).absolute()
+    if "://" in location:
+        return None
+    return Path(location).absolute()
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Rename ``staging`` to ``target``; an existing target is renamed away, then deleted."""
+    if not (target.exists() or target.is_symlink()):
+        os.replace(staging, target)
+        fsync_dir(target.parent)
+        return
+    old = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
+    os.replace(target, old)
+    try:
+        os.replace(staging, target)
+    except OSError:
+        os.replace(old, target)
+        raise
+    fsync_dir(target.parent)
+    if old.is_dir() and not old.is_symlink():
+        shutil.rmtree(old)
+    else:
+        old.unlink()
+
+
+def _move_parts(staging: Path, target: Path) -> None:
+    """Move the part files Spark wrote to ``staging`` into the existing folder ``target``."""
+    if not target.is_dir():
+        raise EngineError(f"cannot append to {str(target)!r}: it is a file; Spark appends part"
+                          f" files to a folder", engine=ENGINE)
+    for part in sorted(staging.iterdir()):
+        if part.name in ("_SUCCESS", "._SUCCESS.crc"):
+            continue
+        os.replace(part, target / part.name)
+    fsync_dir(target)

@@ -1,0 +1,122 @@
+"""Errors raised by odibi_core.
+
+Exception tree::
+
+    OdibiError
+    ├── ConfigError          a config file or row is malformed (file, row/step, expected, got)
+    ├── ValidationError      steps are inconsistent (duplicate name/output, dangling input, unknown
+    │   │                    layer/type/engine); carries every problem found; also a ValueError
+    │   └── CycleError       the steps' dependencies form a cycle; carries it in order
+    ├── EngineError          an engine cannot run an operation (read, write, SQL) for a step
+    ├── StepError            a step failed while running (step name, cause)
+    └── PipelineError        a run failed; names every failed step and says how to resume
+
+Third-party errors are translated at the boundary with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "ConfigError",
+    "CycleError",
+    "EngineError",
+    "OdibiError",
+    "PipelineError",
+    "StepError",
+    "ValidationError",
+]
+
+
+class OdibiError(Exception):
+    """Root of every error odibi_core raises on purpose."""
+
+
+class ConfigError(OdibiError):
+    """A configuration source cannot be read or a record in it is malformed.
+
+    Args:
+        source: the file (or table) the problem is in.
+        message: what is wrong and what was expected.
+        row: 1-based record number (list index for JSON/YAML, row for SQLite), if any.
+        step: the step name the record defines, if known.
+        line: 1-based line in the file, if known.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        message: str,
+        *,
+        row: int | None = None,
+        step: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.source = str(source)
+        self.row = row
+        self.step = step
+        self.line = line
+        self.message = message
+        where = self.source if line is None else f"{self.source}:{line}"
+        if row is not None:
+            where += f", row {row}"
+        if step is not None:
+            where += f" (step '{step}')"
+        super().__init__(f"{where}: {message}")
+
+
+class ValidationError(OdibiError, ValueError):
+    """Steps that cannot form a pipeline; ``problems`` lists every one, sorted."""
+
+    def __init__(self, problems: Iterable[str], *, source: str | None = None) -> None:
+        self.problems: tuple[str, ...] = tuple(problems)
+        self.source = source
+        head = f"{source}: " if source else ""
+        count = len(self.problems)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{head}{count} {noun} in the pipeline config:\n  " + "\n  ".join(self.problems))
+
+
+class CycleError(ValidationError):
+    """Circular dependencies; ``cycle`` lists the steps in order, the first repeated at the end."""
+
+    def __init__(self, cycle: Sequence[str], *, source: str | None = None) -> None:
+        self.cycle = tuple(cycle)
+        path = " -> ".join(self.cycle)
+        super().__init__([f"Circular dependencies: {path}"], source=source)
+        self.args = (f"{source + ': ' if source else ''}Circular dependencies: {path}",)
+
+
+class EngineError(OdibiError):
+    """An engine operation failed; names the step (when known), the operation and the cause."""
+
+    def __init__(self, message: str, *, step: str | None = None, engine: str | None = None) -> None:
+        self.step = step
+        self.engine = engine
+        self.message = message
+        prefix = f"step '{step}': " if step else ""
+        suffix = f" [{engine} engine]" if engine else ""
+        super().__init__(f"{prefix}{message}{suffix}")
+
+
+class StepError(OdibiError):
+    """A step failed while running."""
+
+    def __init__(self, step: str, message: str) -> None:
+        self.step = step
+        self.message = message
+        super().__init__(f"step '{step}' failed: {message}")
+
+
+class PipelineError(OdibiError):
+    """A pipeline run failed. Lists every failed step and the way to resume."""
+
+    def __init__(self, failed: Sequence[str], errors: dict[str, str], *, hint: str = "") -> None:
+        self.failed = tuple(failed)
+        self.errors = dict(errors)
+        lines = [f"{name}: {errors.get(name, 'failed')}" for name in self.failed]
+        message = f"{len(self.failed)} step(s) failed:\n  " + "\n  ".join(lines)
+        if hint:
+            message += f"\n{hint}"
+        super().__init__(message)

@@ -1,0 +1,7 @@
+"""``odibi_core.event_bus``: the Level 3 import path of the one event system."""
+
+from __future__ import annotations
+
+from .core.events import EVENTS, EventBus, EventEmitter, EventPriority
+
+__all__ = ["EVENTS", "EventBus", "EventEmitter", "EventPriority"]
