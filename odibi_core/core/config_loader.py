@@ -46,6 +46,7 @@ ENABLED_COLUMN = "enabled"
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_INT_TAG = "tag:yaml.org,2002:int"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -59,7 +60,7 @@ class StrictYamlLoader(yaml.SafeLoader):
 
     yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's class-level resolver table
         first: [(tag, regexp) for tag, regexp in resolvers
-                if tag not in (_BOOL_TAG, _TIMESTAMP_TAG)]
+                if tag not in (_BOOL_TAG, _TIMESTAMP_TAG, _INT_TAG)]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
 
@@ -84,6 +85,9 @@ class StrictYamlLoader(yaml.SafeLoader):
 
 StrictYamlLoader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+# no YAML 1.1 octal or sexagesimal: 010 and 1:20 stay text (codes, times), 0o10 and 0x1f are ints
+StrictYamlLoader.add_implicit_resolver(
+    _INT_TAG, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import os
 import shutil
 import threading
 import uuid
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -86,6 +87,16 @@ def shared_session(master: str = "local[2]", app_name: str = "odibi_core",
             session = builder.getOrCreate()
         log.debug("Spark session ready: master %s, version %s", master, session.version)
         return session
+
+
+@contextmanager
+def _pandas_conversion() -> Iterator[None]:
+    """pyspark 4.3 warns about pandas 3 on every conversion; the warnings are about pyspark's
+    own compatibility, not the caller's code, so they are kept out of learners' notebooks."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        warnings.filterwarnings("ignore", "The copy keyword is deprecated")
+        yield
 
 
 @contextmanager
@@ -253,7 +264,7 @@ class SparkEngineContext(EngineContext):
 
     def to_pandas(self, frame: Any) -> pd.DataFrame:
         frame = self._frame(frame, "to_pandas")
-        with spark_errors("cannot convert to pandas"):
+        with spark_errors("cannot convert to pandas"), _pandas_conversion():
             return frame.toPandas()
 
     def from_pandas(self, frame: Any) -> DataFrame:
@@ -262,7 +273,7 @@ class SparkEngineContext(EngineContext):
         if not isinstance(frame, pd.DataFrame):
             raise EngineError(f"from_pandas: expected a pandas DataFrame, got {type(frame).__name__}",
                               engine=self.name)
-        with spark_errors("cannot convert from pandas"):
+        with spark_errors("cannot convert from pandas"), _pandas_conversion():
             if len(frame) == 0:  # nothing to infer types from: take them from the dtypes
                 import pyarrow as pa
                 from pyspark.sql.pandas.types import from_arrow_schema

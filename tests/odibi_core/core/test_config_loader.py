@@ -379,3 +379,12 @@ def test_not_a_sqlite_file_is_a_config_error(tmp_path: Path) -> None:
     path.write_text("these are not the steps you are looking for\n" * 20)
     with pytest.raises(ConfigError, match="cannot read it as a SQLite database"):
         ConfigLoader().load(path)
+
+
+def test_yaml_numbers_never_turn_into_octal_or_sexagesimal() -> None:
+    import yaml
+
+    from odibi_core.core.config_loader import StrictYamlLoader
+
+    loaded = yaml.load("zip: 010\ntime: 1:20\nhex: 0x1f\nn: -5\nflag: on\n", Loader=StrictYamlLoader)
+    assert loaded == {"zip": "010", "time": "1:20", "hex": 31, "n": -5, "flag": "on"}
