@@ -10,10 +10,8 @@ adds OpenLineage-style run events (one START and one terminal event per run).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import tempfile
 import threading
 import time
 import uuid
@@ -24,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_json_atomic
 from ..engine.base import EngineContext, Snapshot
 from .step import Step
 
@@ -382,18 +381,6 @@ class Tracker:
 
     def export_lineage(self, path: str | os.PathLike[str]) -> Path:
         """Write :meth:`to_lineage` as JSON, atomically (temp file, fsync, ``os.replace``)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(self.to_lineage(), indent=2, default=str)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        target = write_json_atomic(path, self.to_lineage())
         log.info("lineage of %s written to %s", self.pipeline_name, target)
         return target

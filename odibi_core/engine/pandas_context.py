@@ -19,16 +19,14 @@ import hashlib
 import json
 import logging
 import math
-import os
 import sqlite3
-import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -36,6 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..atomic import atomic_write
 from ..errors import EngineError
 from .base import EngineContext, Snapshot, infer_format
 
@@ -298,35 +297,6 @@ def json_is_array(path: Path) -> bool:
             if stripped:
                 return stripped[:1] == b"["
     return False
-
-
-def atomic_write(path: Path, fill: Callable[[IO[bytes]], Any]) -> None:
-    """Write ``path`` via a temp file in its folder: fill, flush, fsync, ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fill(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX only)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def json_safe(value: Any) -> Any:

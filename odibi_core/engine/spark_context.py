@@ -39,11 +39,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import fsync_dir
 from ..errors import EngineError
 from .base import EngineContext, Snapshot
 from .pandas_context import (
     check_mode,
-    fsync_dir,
     json_is_array,
     json_safe,
     missing_path_error,

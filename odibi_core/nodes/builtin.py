@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import inspect
-import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from ..atomic import write_json_atomic
 from ..functions import get_function
 from .base import Connection, Node
 from .registry import register_node
@@ -103,19 +100,5 @@ class PublishNode(StoreNode):
                 "fingerprint": self.context.fingerprint(frame),
                 "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
-            _write_json_atomic(Path(f"{location}.manifest.json"), manifest)
+            write_json_atomic(f"{location}.manifest.json", manifest)
         return outputs
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
