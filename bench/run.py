@@ -111,6 +111,19 @@ def bench(jobs: int, repeat: int, timeout: float, workspace: Path) -> list[Timin
     notebooks = sorted(LESSONS.glob("*.ipynb"))
     if not notebooks:
         raise RunFailed(f"no lessons found in {LESSONS}")
+    # Same work on both sides: nbmake runs every cell, so the grader runs Spark steps too when
+    # Spark is here; without Spark, lessons with Spark cells are left out of both runs.
+    spark_flag: list[str] = []
+    if any(_has_spark_cells(nb) for nb in notebooks):
+        from grader.grade import spark_available
+
+        missing = spark_available()
+        if missing is None:
+            spark_flag = ["--spark"]
+        else:
+            left_out = [nb.name for nb in notebooks if _has_spark_cells(nb)]
+            print(f"note: {missing}; leaving out lessons with Spark cells: {', '.join(left_out)}")
+            notebooks = [nb for nb in notebooks if not _has_spark_cells(nb)]
     base_env = {**os.environ, "ODIBI_COURSE_ROOT": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     base_env.pop("ODIBI_WORKDIR", None)
     timings: list[Timing] = []
@@ -129,6 +142,7 @@ def bench(jobs: int, repeat: int, timeout: float, workspace: Path) -> list[Timin
             str(jobs),
             "--out",
             str(run_dir / "report"),
+            *spark_flag,
         ]
         timings.append(timed_run("grader", n, command, cwd=run_dir, env=env, timeout=timeout))
         _progress(timings[-1])
@@ -152,6 +166,11 @@ def bench(jobs: int, repeat: int, timeout: float, workspace: Path) -> list[Timin
         timings.append(timed_run("nbmake", n, command, cwd=run_dir, env=env, timeout=timeout))
         _progress(timings[-1])
     return timings
+
+
+def _has_spark_cells(notebook: Path) -> bool:
+    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+    return any("engine-spark" in cell.get("metadata", {}).get("tags", []) for cell in cells)
 
 
 def _progress(timing: Timing) -> None:

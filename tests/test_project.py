@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -110,3 +111,14 @@ def test_lessons_are_committed_without_outputs() -> None:
         nbformat.validate(nb)
         dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and (c.outputs or c.execution_count)]
         assert not dirty, f"{path.name}: cells {dirty} have outputs; clear them before committing"
+
+
+def test_readme_odibi_core_example_runs(tmp_path, monkeypatch) -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Using odibi_core", 1)[1].split("\n## ", 1)[0]
+    (code,) = re.findall(r"```python\n(.*?)```", section, re.S)
+    (tmp_path / "lessons").symlink_to(REPO / "lessons")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})
+    assert (tmp_path / "out" / "units.parquet").is_file()
+    assert json.loads((tmp_path / "out" / "lineage.json").read_text())["steps"]
