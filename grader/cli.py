@@ -8,6 +8,7 @@ graded, 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -121,7 +122,10 @@ def _cmd_lint(args: argparse.Namespace, root: Path) -> int:
     from .quiz import lint_quiz, load_quiz
 
     notebooks = _notebooks(args.paths, root)
-    known = []
+    known = set()
+    for path in find_lessons(root):  # prerequisites may name any lesson of the course
+        with contextlib.suppress(GraderError):
+            known.add(load_lesson(path).spec.id)
     lessons = []
     problems: list[str] = []
     for path in notebooks:
@@ -131,7 +135,7 @@ def _cmd_lint(args: argparse.Namespace, root: Path) -> int:
             problems.append(str(exc))
             continue
         lessons.append(lesson)
-        known.append(lesson.spec.id)
+        known.add(lesson.spec.id)
     for lesson in lessons:
         problems.extend(lint_lesson(lesson, root=root, known_ids=known))
         quiz_path = root / lesson.spec.quiz

@@ -83,6 +83,7 @@ class Orchestrator:
         fail_fast: stop at the first failure (True) or finish every independent branch.
         data_map: data provided from outside; its keys count as external inputs.
         engine_options: options for ``create_engine_context`` (e.g. ``master`` for Spark).
+        pipeline_name: name in events and lineage (default: the tracker's, else "pipeline").
     """
 
     def __init__(
@@ -101,7 +102,7 @@ class Orchestrator:
         data_map: Mapping[str, Any] | None = None,
         external: Iterable[str] = (),
         engine_options: Mapping[str, Any] | None = None,
-        pipeline_name: str = "pipeline",
+        pipeline_name: str | None = None,
     ) -> None:
         if events is not None and event_bus is not None and events is not event_bus:
             raise ValueError("pass either events or event_bus (they are the same thing), not both")
@@ -116,7 +117,8 @@ class Orchestrator:
         self.fail_fast = fail_fast
         self.initial_data = dict(data_map or {})
         self.external = set(external) | set(self.initial_data)
-        self.pipeline_name = pipeline_name
+        default_name = self.tracker.pipeline_name if self.tracker is not None else "pipeline"
+        self.pipeline_name = pipeline_name or default_name
 
     def _steps_engine(self) -> str:
         engines = sorted({step.engine for step in self.steps})

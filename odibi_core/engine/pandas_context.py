@@ -115,10 +115,10 @@ class PandasEngineContext(EngineContext):
         try:
             for name, frame in visible.items():
                 connection.register(name, frame)
-            connection.execute(sql)
-            if connection.description is None:
+            relation = connection.sql(sql)
+            if relation is None:  # a statement without a result (DDL)
                 return pd.DataFrame()
-            return connection.df()
+            return _narrow_hugeints(relation).df()
         except duckdb.Error as exc:
             raise EngineError(f"SQL failed: {exc}\ntables available: {sorted(visible)}",
                               engine=self.name) from exc
@@ -297,6 +297,20 @@ def json_is_array(path: Path) -> bool:
             if stripped:
                 return stripped[:1] == b"["
     return False
+
+
+def _narrow_hugeints(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """DuckDB sums integers into HUGEINT, which pandas receives as float64; cast those columns
+    to BIGINT (an overflow is an error, never a silent float) so integer results stay integers,
+    as they do on Spark."""
+    types = [str(t) for t in relation.types]
+    if "HUGEINT" not in types and "UHUGEINT" not in types:
+        return relation
+    columns = []
+    for name, kind in zip(relation.columns, types, strict=True):
+        quoted = '"' + name.replace('"', '""') + '"'
+        columns.append(f"CAST({quoted} AS BIGINT) AS {quoted}" if kind in ("HUGEINT", "UHUGEINT") else quoted)
+    return relation.project(", ".join(columns))
 
 
 def json_safe(value: Any) -> Any:

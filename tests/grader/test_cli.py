@@ -86,3 +86,17 @@ def test_progress_subcommand(tmp_path, capsys) -> None:
         s.record_attempt("pass", "q1", 1, "b", True)
     assert cli.main(["progress", "--store", str(store)]) == 0
     assert "pass" in capsys.readouterr().out
+
+
+def test_lint_one_lesson_knows_the_courses_other_lessons(two_lessons: Course, capsys) -> None:
+    import nbformat
+
+    path = two_lessons.root / "lessons" / "02_fail.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["odibi"]["prerequisites"] = ["pass"]
+    nbformat.write(nb, path)
+    assert cli.main(["--root", str(two_lessons.root), "lint", str(path)]) == 0, capsys.readouterr().out
+    nb.metadata["odibi"]["prerequisites"] = ["nope"]
+    nbformat.write(nb, path)
+    assert cli.main(["--root", str(two_lessons.root), "lint", str(path)]) == 1
+    assert "prerequisite 'nope' names no lesson" in capsys.readouterr().out

@@ -275,3 +275,15 @@ def test_no_deadlock_when_workers_are_fewer_than_waiting_nodes() -> None:
     assert all(r.state is NodeState.SUCCESS for r in executor.results.values())
     states = [s for s, _ in executor.results["n3"].transitions]
     assert states == [NodeState.PENDING, NodeState.READY, NodeState.RUNNING, NodeState.SUCCESS]
+
+
+def test_a_given_trackers_pipeline_name_is_kept(orders_csv, tmp_path) -> None:
+    tracker = Tracker(pipeline_name="sales")
+    names = []
+    bus = EventEmitter()
+    bus.on("pipeline_start", lambda data: names.append(data["pipeline_name"]))
+    Orchestrator(pipeline(orders_csv, tmp_path / "t.parquet"), create_engine_context("pandas"), tracker, bus).run()
+    assert tracker.to_lineage()["pipeline_name"] == "sales" and names == ["sales"]
+    named = Orchestrator(steps=pipeline(orders_csv, tmp_path / "u.parquet"), engine_type="pandas",
+                         pipeline_name="nightly").execute()
+    assert named.tracker.to_lineage()["pipeline_name"] == "nightly"

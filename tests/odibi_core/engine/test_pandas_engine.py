@@ -370,3 +370,14 @@ def test_conversions_and_is_frame(pandas_engine: PandasEngineContext) -> None:
     assert pandas_engine.is_frame(frame) and not pandas_engine.is_frame(frame["id"])
     with pytest.raises(EngineError, match="fingerprint: expected a pandas DataFrame, got list"):
         pandas_engine.fingerprint([1])
+
+
+def test_integer_sums_stay_integers(pandas_engine) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"k": ["a", "a", "b"], "n": [1, 2, 3]})
+    result = pandas_engine.execute_sql("SELECT k, SUM(n) AS total, AVG(n) AS mean FROM t GROUP BY k ORDER BY k",
+                                       {"t": frame})
+    assert str(result["total"].dtype) == "int64", result.dtypes
+    assert result["total"].tolist() == [3, 3]
+    assert str(result["mean"].dtype) == "float64"
