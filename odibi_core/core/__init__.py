@@ -10,7 +10,7 @@ from .dag_executor import DAGExecutor, NodeExecutionResult, NodeState
 from .events import EventEmitter
 from .orchestrator import OrchestrationResult, Orchestrator
 from .step import Step
-from .tracker import Tracker
+from .tracker import SchemaDiff, StepExecution, Tracker
 
 __all__ = [
     "ConfigLoader",
@@ -23,7 +23,9 @@ __all__ = [
     "NodeState",
     "OrchestrationResult",
     "Orchestrator",
+    "SchemaDiff",
     "Step",
+    "StepExecution",
     "Tracker",
     "create_engine_context",
 ]

@@ -55,7 +55,8 @@ class StrictYamlLoader(yaml.SafeLoader):
 
     Only ``true``/``false`` (any case style of YAML 1.2) are booleans, so ``on``, ``yes``
     and ``no`` stay strings; dates stay strings too, so YAML and JSON configs give equal
-    steps.
+    steps; numbers that YAML 1.1 would read as octal (``010``) or base 60 (``1:20``) stay
+    strings as well.
     """
 
     yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's class-level resolver table
