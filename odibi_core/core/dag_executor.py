@@ -201,7 +201,7 @@ class DAGExecutor:
             if self.tracker is not None and execution is not None:
                 self.tracker.fail_step(execution, message)
             self._set(name, NodeState.FAILED)
-            log.warning("step %s failed: %s", name, message)
+            log.warning("%s", exc if isinstance(exc, StepError) else f"step '{name}' failed: {message}")
             self.events.emit("node_error", step_name=name, layer=step.layer, error_message=message,
                              error_type=type(exc).__name__, retry_count=result.attempts - 1)
             return result

@@ -27,10 +27,12 @@ hashing values would collect the data, and plan hashes are not stable across pro
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import uuid
 import warnings
@@ -80,13 +82,32 @@ def shared_session(master: str = "local[2]", app_name: str = "odibi_core",
         from pyspark.sql import SparkSession
 
         builder = SparkSession.builder.master(master).appName(app_name)
-        for key, value in {**DEFAULT_SPARK_CONF, **(spark_conf or {})}.items():
+        conf = {**DEFAULT_SPARK_CONF, **(spark_conf or {})}
+        # Spark's default warehouse is ./spark-warehouse, which would land in whatever folder the
+        # process runs in (a lesson folder, a checkout); keep it in a temp folder unless given.
+        conf.setdefault("spark.sql.warehouse.dir", _scratch_warehouse())
+        _quiet_query_context_loggers()
+        for key, value in conf.items():
             builder = builder.config(key, str(value))
         with spark_errors(f"could not start Spark (master {master!r}; needs Java 17+ on PATH or"
                           f" JAVA_HOME)"):
             session = builder.getOrCreate()
         log.debug("Spark session ready: master %s, version %s", master, session.version)
         return session
+
+
+def _scratch_warehouse() -> str:
+    folder = tempfile.mkdtemp(prefix="odibi-spark-warehouse-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _quiet_query_context_loggers() -> None:
+    """pyspark logs every analysis error with its whole plan as JSON on stderr, before the
+    caller can handle it; odibi turns those errors into short EngineErrors, so the duplicate
+    log is turned down (set these loggers' level back to see it)."""
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 @contextmanager

@@ -173,3 +173,11 @@ def test_fingerprint_opts_out_and_conversions(spark_engine: SparkEngineContext) 
     assert spark_engine.is_frame(frame) and not spark_engine.is_frame(sample_frame())
     empty = spark_engine.from_pandas(sample_frame().head(0))
     assert empty.dtypes == [("id", "bigint"), ("price", "double"), ("name", "string")]
+
+
+def test_spark_never_writes_a_warehouse_into_the_working_folder(spark_engine, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    spark_engine.session.catalog.tableExists("anything")
+    warehouse = spark_engine.session.conf.get("spark.sql.warehouse.dir")
+    assert not (tmp_path / "spark-warehouse").exists()
+    assert "odibi-spark-warehouse-" in warehouse, warehouse
