@@ -3,5 +3,14 @@
 from __future__ import annotations
 
 from .core.events import EVENTS, EventBus, EventEmitter, EventPriority
+from .core.hooks import MetricsExportHook, create_metrics_export_hook, create_summary_hook
 
-__all__ = ["EVENTS", "EventBus", "EventEmitter", "EventPriority"]
+__all__ = [
+    "EVENTS",
+    "EventBus",
+    "EventEmitter",
+    "EventPriority",
+    "MetricsExportHook",
+    "create_metrics_export_hook",
+    "create_summary_hook",
+]

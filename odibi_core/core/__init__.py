@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..cache import CacheManager
 from ..engine import create_engine_context
 from .config_loader import ConfigLoader
 from .config_validator import ConfigValidator
@@ -13,6 +14,7 @@ from .step import Step
 from .tracker import SchemaDiff, StepExecution, Tracker
 
 __all__ = [
+    "CacheManager",
     "ConfigLoader",
     "ConfigValidator",
     "DAGBuilder",

@@ -8,6 +8,7 @@ run inline, in name order among ready nodes. Outputs go into a lock-guarded data
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
 import threading
@@ -19,8 +20,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ..cache import CacheManager, Uncacheable
 from ..engine.base import EngineContext
 from ..errors import PipelineError, StepError
+from ..functions import get_function
+from ..nodes.base import Connection
 from ..nodes.registry import node_class
 from .dag_builder import DAGNode
 from .events import EventEmitter
@@ -77,8 +81,14 @@ class DAGExecutor:
         fail_fast: stop starting nodes after the first failure; otherwise finish every
             branch that does not depend on a failed node.
         data_map: data-map entries provided from outside (external inputs).
+        use_cache: reuse outputs of ingest and transform steps whose inputs, config, source
+            files and code are unchanged (content-addressed; store and publish steps always run).
+        cache: the CacheManager to use (default: a new one when ``use_cache``).
         clock: monotonic clock for durations (injectable for tests).
     """
+
+    #: layers whose steps are pure (same inputs, same outputs) and so may be cached
+    CACHEABLE_LAYERS = ("ingest", "transform")
 
     def __init__(
         self,
@@ -90,6 +100,8 @@ class DAGExecutor:
         max_workers: int = 1,
         fail_fast: bool = True,
         data_map: Mapping[str, Any] | None = None,
+        use_cache: bool = False,
+        cache: CacheManager | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if max_workers < 1:
@@ -101,6 +113,7 @@ class DAGExecutor:
         self.max_workers = max_workers
         self.fail_fast = fail_fast
         self.clock = clock
+        self.cache = cache if cache is not None else (CacheManager() if use_cache else None)
         self._data_map: dict[str, Any] = dict(data_map or {})
         self._lock = threading.Lock()
         self.results: dict[str, NodeExecutionResult] = {
@@ -175,6 +188,59 @@ class DAGExecutor:
             return self.context.snapshot(frames[0], sample_rows=0).row_count
         return None
 
+    # -- the cache ---------------------------------------------------------------------
+    def _source_fingerprint(self, value: Any) -> str | None:
+        if self.context.is_frame(value):
+            return self.context.fingerprint(value)
+        if isinstance(value, Connection):
+            return self.cache.fingerprint_source(value.location) if self.cache else None
+        return None
+
+    def _cache_key(self, node: DAGNode, inputs: Mapping[str, Any]) -> str | None:
+        """The step's content address, or None when something cannot be fingerprinted."""
+        step = node.step
+        if self.cache is None or not self.cache.enabled or step.kind[0] not in self.CACHEABLE_LAYERS:
+            return None
+        fingerprints = {logical: self._source_fingerprint(value) for logical, value in inputs.items()}
+        if step.kind[0] == "ingest" and not any(isinstance(v, Connection) for v in inputs.values()):
+            fingerprints["<source>"] = self.cache.fingerprint_source(str(step.value))
+        code = None
+        if step.kind[1] == "function":
+            try:
+                code = self.cache.fingerprint_code(get_function(str(step.value)))
+            except LookupError:
+                return None  # the run itself reports the missing function
+            if code is None:
+                log.info("step %s not cached: the source of %s is unavailable", step.name, step.value)
+                return None
+        try:
+            return self.cache.compute_cache_key(step.name, step.params, fingerprints, step.value,
+                                                step_type=step.type, engine=self.context.name,
+                                                code_fingerprint=code)
+        except Uncacheable as exc:
+            log.info("step %s not cached: %s", step.name, exc)
+            return None
+
+    @staticmethod
+    def _output_key(key: str, logical: str) -> str:
+        return hashlib.sha256(f"{key}:{logical}".encode()).hexdigest()
+
+    def _from_cache(self, node: DAGNode, key: str) -> dict[str, Any] | None:
+        assert self.cache is not None
+        outputs = {}
+        for logical in node.step.outputs:
+            value = self.cache.get(self._output_key(key, logical), engine=self.context.name)
+            if value is None:
+                return None
+            outputs[logical] = value
+        return outputs
+
+    def _to_cache(self, node: DAGNode, key: str, outputs: Mapping[str, Any]) -> None:
+        assert self.cache is not None
+        for logical in node.step.outputs:
+            self.cache.put(self._output_key(key, logical), outputs[logical], engine=self.context.name,
+                           step_name=node.name)
+
     def _run_node(self, name: str) -> NodeExecutionResult:
         node = self.dag[name]
         step = node.step
@@ -188,10 +254,16 @@ class DAGExecutor:
         try:
             self._check_runnable(node)
             inputs = self._inputs(node)
+            key = self._cache_key(node, inputs)
+            cached = self._from_cache(node, key) if key is not None and step.outputs else None
+            if cached is not None:
+                return self._cached(node, result, cached, started)
             if self.tracker is not None:
                 execution = self.tracker.start_step(step, self.context, self._frames(inputs))
             outputs = node_class(step)(step, self.context).run(inputs)
             self._publish(node, outputs)
+            if key is not None:
+                self._to_cache(node, key, outputs)
             if self.tracker is not None:
                 self.tracker.end_step(execution, self._frames(outputs))
         except Exception as exc:
@@ -210,6 +282,21 @@ class DAGExecutor:
         self.events.emit("node_complete", step_name=name, layer=step.layer,
                          duration_ms=result.duration_ms, row_count=self._row_count(execution, outputs),
                          status=NodeState.SUCCESS.value)
+        return result
+
+    def _cached(self, node: DAGNode, result: NodeExecutionResult, outputs: dict[str, Any],
+                started: float) -> NodeExecutionResult:
+        self._publish(node, outputs)
+        if self.tracker is not None:
+            self.tracker.record_cached(node.step, self.context, self._frames(outputs))
+        result.cached = True
+        result.duration_ms = (self.clock() - started) * 1000
+        self._set(node.name, NodeState.CACHED)
+        self.events.emit("node_cached", step_name=node.name, layer=node.step.layer,
+                         duration_ms=result.duration_ms)
+        self.events.emit("node_complete", step_name=node.name, layer=node.step.layer,
+                         duration_ms=result.duration_ms, row_count=self._row_count(None, outputs),
+                         status=NodeState.CACHED.value)
         return result
 
     # -- the loop ---------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from ..cache import CacheManager
 from ..engine import create_engine_context
 from ..engine.base import EngineContext
 from ..errors import PipelineError
@@ -84,6 +85,8 @@ class Orchestrator:
         data_map: data provided from outside; its keys count as external inputs.
         engine_options: options for ``create_engine_context`` (e.g. ``master`` for Spark).
         pipeline_name: name in events and lineage (default: the tracker's, else "pipeline").
+        use_cache: reuse unchanged ingest/transform outputs (``enable_cache`` is the Level 4
+            name); entries live in ``cache_dir`` (default: the user's cache folder).
     """
 
     def __init__(
@@ -103,6 +106,9 @@ class Orchestrator:
         external: Iterable[str] = (),
         engine_options: Mapping[str, Any] | None = None,
         pipeline_name: str | None = None,
+        use_cache: bool = False,
+        enable_cache: bool | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         if events is not None and event_bus is not None and events is not event_bus:
             raise ValueError("pass either events or event_bus (they are the same thing), not both")
@@ -119,6 +125,8 @@ class Orchestrator:
         self.external = set(external) | set(self.initial_data)
         default_name = self.tracker.pipeline_name if self.tracker is not None else "pipeline"
         self.pipeline_name = pipeline_name or default_name
+        self.use_cache = use_cache if enable_cache is None else enable_cache
+        self.cache = CacheManager(enabled=True, cache_dir=cache_dir) if self.use_cache else None
 
     def _steps_engine(self) -> str:
         engines = sorted({step.engine for step in self.steps})
@@ -148,7 +156,7 @@ class Orchestrator:
             self.tracker.start_pipeline(self.pipeline_name)
         executor = DAGExecutor(builder.dag, self.context, self.tracker, self.events,
                                max_workers=self.max_workers, fail_fast=self.fail_fast,
-                               data_map=self.initial_data)
+                               data_map=self.initial_data, cache=self.cache)
         result: OrchestrationResult | None = None
         try:
             data_map = executor.execute(raise_on_failure=False)
@@ -168,16 +176,19 @@ class Orchestrator:
             success = result is not None and result.success
             if self.tracker is not None:
                 self.tracker.end_pipeline(success)
+            totals = {
+                "pipeline_name": self.pipeline_name,
+                "duration_ms": (time.monotonic() - started) * 1000,
+                "nodes_executed": len(self.steps),
+                "success_count": len(executor.successful_nodes),
+            }
             if success:
-                assert result is not None
-                self.events.emit("pipeline_complete", pipeline_name=self.pipeline_name,
-                                 duration_ms=result.duration_ms, nodes_executed=len(self.steps),
-                                 success_count=len(result.successful_nodes))
+                self.events.emit("pipeline_complete", **totals)
             else:
-                failed = result.failed_nodes if result is not None else []
-                errors = result.errors if result is not None else {}
-                self.events.emit("pipeline_error", pipeline_name=self.pipeline_name,
-                                 error_message="; ".join(f"{n}: {errors.get(n, '')}" for n in failed)
+                failed = executor.failed_nodes
+                errors = {n: executor.results[n].error or "" for n in failed}
+                self.events.emit("pipeline_error", **totals,
+                                 error_message="; ".join(f"{n}: {errors[n]}" for n in failed)
                                  or "the run was interrupted",
                                  failed_step=failed[0] if failed else None, failed_nodes=failed)
         return result

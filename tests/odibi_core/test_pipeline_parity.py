@@ -86,3 +86,13 @@ def test_pipeline_gives_the_same_result_on_both_engines(name: str, spark, tmp_pa
         results[engine] = normalise(context.to_pandas(result.data_map["result"]))
     assert len(results["pandas"]) > 0
     pd.testing.assert_frame_equal(results["pandas"], results["spark"])
+
+
+def test_spark_steps_are_never_served_from_the_cache(spark, tmp_path: Path, monkeypatch) -> None:
+    """Spark frames have no fingerprint (it would mean collecting them), so nothing is cached."""
+    monkeypatch.setenv("ODIBI_CACHE_DIR", str(tmp_path / "cache"))
+    steps = [replace(step, engine="spark") for step in pipelines(tmp_path)["csv_join_parquet"][:4]]
+    runs = [Orchestrator(steps, spark, use_cache=True).run() for _ in range(2)]
+    assert all(run.success for run in runs)
+    assert runs[1].stats["cache_hits"] == 0
+    assert not any(r.cached for r in runs[1].node_results.values())

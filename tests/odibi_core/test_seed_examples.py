@@ -1,8 +1,7 @@
 """Code from the seed lessons, run unchanged against the package.
 
 Phase 5, Mission 9 (tests/test_phase5_integration.py in the seed) and the Level 3
-examples. The seed's test_cache_manager belongs to the cache work (CacheManager) and is
-added with it.
+examples.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import pytest
 
 # ---- Phase 5, Mission 9, Step 9.1: verbatim ---------------------------------------------
 from odibi_core.core import (
+    CacheManager,
     DAGBuilder,
     EventEmitter,
     Orchestrator,
@@ -80,6 +80,31 @@ def test_dag_builder_cycle_detection():
 
     with pytest.raises(ValueError, match="Circular dependencies"):
         builder.build()
+
+
+@pytest.fixture
+def _isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ODIBI_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.mark.usefixtures("_isolated_cache")
+def test_cache_manager():
+    """Test cache manager."""
+    cache = CacheManager(enabled=True)
+
+    df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
+
+    key = cache.compute_cache_key("test", {}, "hash123", "SELECT 1")
+
+    cache.put(key, df, engine="pandas")
+
+    cached = cache.get(key, engine="pandas")
+    assert cached is not None
+    assert len(cached) == 2
+
+    stats = cache.get_stats()
+    assert stats["entry_count"] == 1
+    assert stats["total_hits"] == 1
 
 
 def test_parallel_vs_sequential():

@@ -1,0 +1,32 @@
+"""Content-addressed cache of step results: keys, stores and the CacheManager."""
+
+from __future__ import annotations
+
+from .keys import (
+    CACHE_FORMAT_VERSION,
+    CacheKeyError,
+    Uncacheable,
+    canonical_json,
+    fingerprint_code,
+    fingerprint_source,
+    make_cache_key,
+)
+from .manager import CacheManager, default_cache_dir
+from .store import CacheEntry, CacheEntryInfo, CacheStore, LocalDirectoryStore, MemoryStore
+
+__all__ = [
+    "CACHE_FORMAT_VERSION",
+    "CacheEntry",
+    "CacheEntryInfo",
+    "CacheKeyError",
+    "CacheManager",
+    "CacheStore",
+    "LocalDirectoryStore",
+    "MemoryStore",
+    "Uncacheable",
+    "canonical_json",
+    "default_cache_dir",
+    "fingerprint_code",
+    "fingerprint_source",
+    "make_cache_key",
+]

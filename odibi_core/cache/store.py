@@ -1,0 +1,348 @@
+"""Where cache entries live: a tiny store interface, a folder on disk and a dict in memory.
+
+Stores move bytes and metadata; they know nothing about DataFrames or keys' meaning. Every
+store checks an entry's payload against the sha256 recorded at write time, so a damaged entry
+reads as None (with a warning), never as garbage.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write
+from .keys import validate_key
+
+__all__ = ["KINDS", "CacheEntry", "CacheEntryInfo", "CacheStore", "LocalDirectoryStore", "MemoryStore"]
+
+log = logging.getLogger(__name__)
+
+KINDS = ("parquet", "json")
+#: layout version of stored metadata; entries of another version read as misses
+STORE_FORMAT = 1
+_META_SUFFIX = ".meta.json"
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """One cached result: its key, how the payload is encoded, the bytes and their metadata."""
+
+    key: str
+    kind: str
+    payload: bytes
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_key(self.key)
+        if self.kind not in KINDS:
+            raise ValueError(f"cache entry kind must be one of {KINDS}, got {self.kind!r}")
+        if not isinstance(self.payload, bytes):
+            raise TypeError(f"cache entry payload must be bytes, got {type(self.payload).__qualname__}")
+
+
+@dataclass(frozen=True)
+class CacheEntryInfo:
+    """What a listing says about an entry without reading its payload."""
+
+    key: str
+    step_name: str | None
+    kind: str
+    bytes: int
+    created_at: str
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _seal(entry: CacheEntry) -> dict[str, Any]:
+    """The metadata a store keeps: the caller's (as JSON data) plus format, size and checksum."""
+    meta = json.loads(json.dumps(dict(entry.metadata), default=str))
+    meta.setdefault("created_at", _now())
+    meta.update(format=STORE_FORMAT, key=entry.key, kind=entry.kind, bytes=len(entry.payload),
+                sha256=hashlib.sha256(entry.payload).hexdigest())
+    return meta
+
+
+def _problem(key: str, meta: Any) -> str | None:
+    """Why ``meta`` is not valid metadata for ``key``, or None when it is."""
+    if not isinstance(meta, dict):
+        return f"metadata is a {type(meta).__qualname__}, not an object"
+    if meta.get("format") != STORE_FORMAT:
+        return f"metadata format {meta.get('format')!r}, expected {STORE_FORMAT}"
+    if meta.get("key") != key:
+        return f"metadata names key {meta.get('key')!r}"
+    if meta.get("kind") not in KINDS:
+        return f"unknown kind {meta.get('kind')!r}"
+    if not isinstance(meta.get("bytes"), int) or not isinstance(meta.get("sha256"), str):
+        return "metadata lacks size or checksum"
+    return None
+
+
+def _open(key: str, meta: Any, payload: bytes, where: str) -> CacheEntry | None:
+    """The entry when metadata and payload agree; None with a warning otherwise."""
+    problem = _problem(key, meta)
+    if problem is None and (len(payload) != meta["bytes"]
+                            or hashlib.sha256(payload).hexdigest() != meta["sha256"]):
+        problem = f"payload does not match its checksum ({len(payload)} bytes, expected {meta['bytes']})"
+    if problem is not None:
+        log.warning("cache entry %s in %s is damaged (%s); treated as a miss", key, where, problem)
+        return None
+    return CacheEntry(key, meta["kind"], payload, meta)
+
+
+def _info(key: str, meta: Mapping[str, Any]) -> CacheEntryInfo:
+    step = meta.get("step_name")
+    return CacheEntryInfo(key, step if isinstance(step, str) else None, meta["kind"],
+                          meta["bytes"], str(meta.get("created_at", "")))
+
+
+class CacheStore(ABC):
+    """Keeps cache entries by key. Implementations are thread-safe."""
+
+    @abstractmethod
+    def read(self, key: str) -> CacheEntry | None:
+        """The entry for ``key``; None when absent or damaged (damage is logged, never raised)."""
+
+    @abstractmethod
+    def write(self, entry: CacheEntry) -> None:
+        """Store ``entry`` atomically: a reader sees the whole entry or nothing."""
+
+    @abstractmethod
+    def delete(self, key: str) -> bool:
+        """Remove ``key``'s entry; whether there was one."""
+
+    @abstractmethod
+    def keys(self) -> list[str]:
+        """Every stored key, sorted."""
+
+    @abstractmethod
+    def entries(self) -> list[CacheEntryInfo]:
+        """Key, step name, kind, size and creation time of every entry, sorted by key."""
+
+    @abstractmethod
+    def clear(self) -> int:
+        """Remove every entry; how many there were."""
+
+
+class MemoryStore(CacheStore):
+    """Entries in a lock-guarded dict; for tests and for runs that need no persistence."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[Any, bytes]] = {}
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({len(self._entries)} entries)"
+
+    def read(self, key: str) -> CacheEntry | None:
+        validate_key(key)
+        with self._lock:
+            stored = self._entries.get(key)
+        if stored is None:
+            return None
+        meta, payload = stored
+        return _open(key, copy.deepcopy(meta), payload, "memory")
+
+    def write(self, entry: CacheEntry) -> None:
+        sealed = (_seal(entry), entry.payload)
+        with self._lock:
+            self._entries[entry.key] = sealed
+
+    def delete(self, key: str) -> bool:
+        validate_key(key)
+        with self._lock:
+            return self._entries.pop(key, None) is not None
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self._entries)
+
+    def entries(self) -> list[CacheEntryInfo]:
+        with self._lock:
+            items = sorted(self._entries.items())
+        return [_info(key, meta) for key, (meta, _) in items if _problem(key, meta) is None]
+
+    def clear(self) -> int:
+        with self._lock:
+            count = len(self._entries)
+            self._entries.clear()
+        return count
+
+
+_ROOT_LOCKS: dict[Path, threading.RLock] = {}
+_ROOT_LOCKS_GUARD = threading.Lock()
+
+
+def _root_lock(root: Path) -> threading.RLock:
+    """One lock per folder, shared by every store on it in this process."""
+    with _ROOT_LOCKS_GUARD:
+        return _ROOT_LOCKS.setdefault(root, threading.RLock())
+
+
+class LocalDirectoryStore(CacheStore):
+    """Entries as files in a folder: ``<key>.<kind>`` payload and ``<key>.meta.json`` metadata.
+
+    A write puts the payload first and the metadata last; the metadata is the commit marker,
+    so a payload without metadata (a writer that died) is not an entry, and is removed when
+    seen. Both files are replaced atomically. Keys are hex, so names never leave the folder.
+    Only files named like entries are ever touched: the folder may hold other things.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root).expanduser().absolute()
+        self._lock = _root_lock(self.root)
+
+    def __repr__(self) -> str:
+        return f"LocalDirectoryStore({str(self.root)!r})"
+
+    def _meta_path(self, key: str) -> Path:
+        return self.root / f"{key}{_META_SUFFIX}"
+
+    def _payload_path(self, key: str, kind: str) -> Path:
+        return self.root / f"{key}.{kind}"
+
+    def read(self, key: str) -> CacheEntry | None:
+        validate_key(key)
+        with self._lock:
+            try:
+                text = self._meta_path(key).read_bytes()
+            except FileNotFoundError:
+                self._remove_orphans(key)
+                return None
+            except OSError as exc:
+                log.warning("cannot read cache metadata for %s in %s (%s); treated as a miss",
+                            key, self.root, exc)
+                return None
+            try:
+                meta = json.loads(text)
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                log.warning("cache entry %s in %s is damaged (metadata is not JSON: %s); "
+                            "treated as a miss", key, self.root, exc)
+                return None
+            problem = _problem(key, meta)
+            if problem is not None:
+                log.warning("cache entry %s in %s is damaged (%s); treated as a miss",
+                            key, self.root, problem)
+                return None
+            try:
+                payload = self._payload_path(key, meta["kind"]).read_bytes()
+            except OSError as exc:
+                log.warning("cache entry %s in %s is damaged (payload unreadable: %s); "
+                            "treated as a miss", key, self.root, exc)
+                return None
+        return _open(key, meta, payload, str(self.root))
+
+    def write(self, entry: CacheEntry) -> None:
+        meta = json.dumps(_seal(entry), indent=2, sort_keys=True).encode("utf-8")
+        with self._lock:
+            # uncommit first: while the payload changes, readers see no entry at all
+            self._meta_path(entry.key).unlink(missing_ok=True)
+            atomic_write(self._payload_path(entry.key, entry.kind),
+                         lambda handle: handle.write(entry.payload))
+            for kind in KINDS:
+                if kind != entry.kind:
+                    self._payload_path(entry.key, kind).unlink(missing_ok=True)
+            atomic_write(self._meta_path(entry.key), lambda handle: handle.write(meta))
+
+    def delete(self, key: str) -> bool:
+        validate_key(key)
+        with self._lock:
+            meta = self._meta_path(key)
+            existed = meta.exists()
+            meta.unlink(missing_ok=True)
+            self._remove_orphans(key)
+        return existed
+
+    def _remove_orphans(self, key: str) -> None:
+        """Drop payloads of ``key`` that no metadata commits (call with the lock held)."""
+        for kind in KINDS:
+            orphan = self._payload_path(key, kind)
+            if orphan.exists():
+                log.debug("removing uncommitted cache payload %s", orphan)
+                orphan.unlink(missing_ok=True)
+
+    def _scan(self) -> tuple[list[str], list[str]]:
+        """(committed keys, keys with a payload but no metadata), each sorted."""
+        try:
+            names = os.listdir(self.root)
+        except FileNotFoundError:
+            return [], []
+        committed, payloads = set(), set()
+        for name in names:
+            key, dot, rest = name.partition(".")
+            if not dot or not _is_key(key):
+                continue
+            if rest == _META_SUFFIX[1:]:
+                committed.add(key)
+            elif rest in KINDS:
+                payloads.add(key)
+        return sorted(committed), sorted(payloads - committed)
+
+    def keys(self) -> list[str]:
+        with self._lock:
+            committed, orphans = self._scan()
+            for key in orphans:
+                self._remove_orphans(key)
+        return committed
+
+    def entries(self) -> list[CacheEntryInfo]:
+        infos = []
+        for key in self.keys():
+            try:
+                meta = json.loads(self._meta_path(key).read_bytes())
+            except FileNotFoundError:  # deleted since the listing
+                continue
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                log.warning("cache entry %s in %s is damaged (metadata unreadable: %s); "
+                            "left out of the listing", key, self.root, exc)
+                continue
+            problem = _problem(key, meta)
+            if problem is not None:
+                log.warning("cache entry %s in %s is damaged (%s); left out of the listing",
+                            key, self.root, problem)
+                continue
+            infos.append(_info(key, meta))
+        return infos
+
+    def clear(self) -> int:
+        with self._lock:
+            committed, _ = self._scan()
+            for key in committed:
+                self._meta_path(key).unlink(missing_ok=True)
+            try:
+                names = os.listdir(self.root)
+            except FileNotFoundError:
+                return 0
+            for name in names:
+                if _is_entry_file(name):
+                    (self.root / name).unlink(missing_ok=True)
+        return len(committed)
+
+
+def _is_key(text: str) -> bool:
+    try:
+        validate_key(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_entry_file(name: str) -> bool:
+    """A payload, metadata or leftover temp file of an entry (``.<key>.<suffix>.<random>.tmp``)."""
+    temp = name.startswith(".") and name.endswith(".tmp")
+    key, dot, rest = (name[1:] if temp else name).partition(".")
+    if not dot or not _is_key(key):
+        return False
+    suffixes = (*KINDS, _META_SUFFIX[1:])
+    return rest.startswith(tuple(f"{s}." for s in suffixes)) if temp else rest in suffixes
