@@ -61,28 +61,6 @@ def key(name: str = "step", **parts: Any) -> str:
                                           parts.pop("value", "SELECT 1"), **parts)
 
 
-# -- the seed's checkpoint, verbatim ---------------------------------------------------------
-
-
-def test_cache_manager():
-    """Test cache manager."""
-    cache = CacheManager(enabled=True)
-
-    df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
-
-    key = cache.compute_cache_key("test", {}, "hash123", "SELECT 1")
-
-    cache.put(key, df, engine="pandas")
-
-    cached = cache.get(key, engine="pandas")
-    assert cached is not None
-    assert len(cached) == 2
-
-    stats = cache.get_stats()
-    assert stats["entry_count"] == 1
-    assert stats["total_hits"] == 1
-
-
 def test_default_cache_dir_follows_the_environment(_isolated_cache_dir: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     cache = CacheManager()
