@@ -5,8 +5,8 @@ notebook runs in a fresh kernel inside a per-run temporary folder, and the
 verdict compares the score with the lesson's pass score (plus, for a learner
 copy, the first-attempt quiz score from the progress store). ``strict`` adds
 the instructor's checks: every step passes, the metadata matches the notebook
-and quiz, every quiz key is verified, and every exercise check fails on the
-stripped copy.
+and quiz, every quiz key is verified, and the stripped copy fails exactly its
+exercise steps.
 """
 
 from __future__ import annotations
@@ -162,6 +162,11 @@ def _strict_checks(lesson: Lesson, root: Path, options: GradeOptions, result: Le
             if step.number in exercise_steps and step.state is StepState.PASSED:
                 result.lint.append(f"exercise step {step.number} ({step.title}) still passes with its"
                                    f" solution stripped: its check cannot fail")
+            elif (step.number not in exercise_steps and step.runnable
+                  and step.state not in (StepState.PASSED, StepState.SKIPPED)):
+                result.lint.append(f"step {step.number} ({step.title}) is {step.state.value} in the"
+                                   f" stripped copy: only exercise steps may fail there (it must not"
+                                   f" depend on an exercise's solution)")
 
 
 def _verdict(result: LessonResult, options: GradeOptions) -> LessonStatus:

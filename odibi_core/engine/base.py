@@ -6,14 +6,11 @@ nothing outside ``odibi_core.engine`` branches on the engine name.
 
 from __future__ import annotations
 
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from ..errors import EngineError
 
 __all__ = ["FORMATS", "EngineContext", "Snapshot", "infer_format"]
 
@@ -77,27 +74,13 @@ class EngineContext(ABC):
         """Run a query with ``tables`` (logical name -> frame) visible for this call only,
         plus anything registered with :meth:`register_temp`."""
 
-    def __init__(self) -> None:
-        self._temp: dict[str, Any] = {}
-        self._temp_lock = threading.Lock()
-
+    @abstractmethod
     def register_temp(self, name: str, frame: Any) -> None:
         """Make a frame visible to every later :meth:`execute_sql` on this context."""
-        if not self.is_frame(frame):
-            raise EngineError(f"temp table {name!r}: expected a {self.name} DataFrame, got"
-                              f" {type(frame).__name__}", engine=self.name)
-        with self._temp_lock:
-            self._temp[name] = frame
 
+    @abstractmethod
     def unregister_temp(self, name: str) -> None:
-        """Forget a frame registered with :meth:`register_temp` (unknown names are ignored)."""
-        with self._temp_lock:
-            self._temp.pop(name, None)
-
-    def temp_tables(self) -> dict[str, Any]:
-        """The frames registered with :meth:`register_temp`, by name (a copy)."""
-        with self._temp_lock:
-            return dict(self._temp)
+        """Forget a frame registered with :meth:`register_temp`."""
 
     @abstractmethod
     def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:

@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import sqlite3
+import threading
 from collections.abc import Mapping
 from contextlib import closing
 from datetime import date, datetime, time, timedelta
@@ -57,8 +58,9 @@ class PandasEngineContext(EngineContext):
     cheap_counts = True
 
     def __init__(self, *, duckdb_config: Mapping[str, Any] | None = None) -> None:
-        super().__init__()
         self.duckdb_config = dict(duckdb_config or {})
+        self._temp: dict[str, pd.DataFrame] = {}
+        self._lock = threading.Lock()
 
     # -- files and tables ------------------------------------------------------------
     def read(self, location: str, *, format: str | None = None, **options: Any) -> pd.DataFrame:
@@ -104,7 +106,9 @@ class PandasEngineContext(EngineContext):
 
     # -- SQL ---------------------------------------------------------------------------
     def execute_sql(self, sql: str, tables: Mapping[str, Any] | None = None) -> pd.DataFrame:
-        visible = {**self.temp_tables(), **(tables or {})}
+        with self._lock:
+            visible = dict(self._temp)
+        visible.update(tables or {})
         for name, frame in visible.items():
             self._frame(frame, f"SQL table {name!r}")
         connection = duckdb.connect(config=self.duckdb_config)
@@ -120,6 +124,16 @@ class PandasEngineContext(EngineContext):
                               engine=self.name) from exc
         finally:
             connection.close()
+
+    def register_temp(self, name: str, frame: Any) -> None:
+        frame = self._frame(frame, f"temp table {name!r}")
+        with self._lock:
+            self._temp[name] = frame
+
+    def unregister_temp(self, name: str) -> None:
+        with self._lock:
+            if self._temp.pop(name, None) is None:
+                log.debug("unregister_temp: %r was not registered", name)
 
     # -- inspection ----------------------------------------------------------------------
     def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:

@@ -161,11 +161,11 @@ class SparkEngineContext(EngineContext):
             raise EngineError("pyspark is not installed; install the spark extra"
                               " (pip install 'odibi-course[spark]') and a Java 17 runtime",
                               engine=ENGINE)
-        super().__init__()
         self.master = master
         self.app_name = app_name
         self.spark_conf = dict(spark_conf or {})
         self._session = session
+        self._temp: dict[str, DataFrame] = {}
         self._lock = threading.Lock()
 
     @property
@@ -233,7 +233,9 @@ class SparkEngineContext(EngineContext):
 
     # -- SQL ---------------------------------------------------------------------------
     def execute_sql(self, sql: str, tables: Mapping[str, Any] | None = None) -> DataFrame:
-        visible = {**self.temp_tables(), **(tables or {})}
+        with self._lock:
+            visible = dict(self._temp)
+        visible.update(tables or {})
         for name, frame in visible.items():
             self._frame(frame, f"SQL table {name!r}")
         root = self.session
@@ -251,6 +253,16 @@ class SparkEngineContext(EngineContext):
                 return session.sql(sql)
         finally:
             _drop_global_views(session, published)
+
+    def register_temp(self, name: str, frame: Any) -> None:
+        frame = self._frame(frame, f"temp table {name!r}")
+        with self._lock:
+            self._temp[name] = frame
+
+    def unregister_temp(self, name: str) -> None:
+        with self._lock:
+            if self._temp.pop(name, None) is None:
+                log.debug("unregister_temp: %r was not registered", name)
 
     # -- inspection ----------------------------------------------------------------------
     def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:

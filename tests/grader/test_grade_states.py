@@ -169,3 +169,19 @@ def test_strict_proves_exercise_checks_can_fail(course: Course) -> None:
     assert result.status is LessonStatus.FAILED
     assert any("exercise step 1" in line and "cannot fail" in line for line in result.lint), result.lint
     assert not any("exercise step 2" in line for line in result.lint)
+
+
+def test_strict_rejects_steps_that_depend_on_an_exercise(course: Course) -> None:
+    cells = [
+        code("def triple(x):\n    # BEGIN SOLUTION\n    return 3 * x\n    # END SOLUTION", "step-1", "exercise"),
+        code("assert triple(2) == 6", "step-1", "check"),
+        code("nine = triple(3)", "step-2"),  # leans on the learner's solution
+        code("assert nine == 9", "step-2", "check"),
+        code("assert 1 + 1 == 2", "step-3", "check"),
+        code("quiz('01_dep', checkpoint=1) if False else None"),
+    ]
+    path = course.lesson("01_dep", cells, spec("dep", runnable_steps=3, total_steps=3, quiz="quizzes/01_dep.yaml"))
+    result = grade_notebook(path, course.root, GradeOptions(timeout=30, strict=True))
+    assert result.score == 1.0 and result.status is LessonStatus.FAILED
+    assert any("step 2" in line and "only exercise steps may fail" in line for line in result.lint), result.lint
+    assert not any("step 3" in line for line in result.lint)
