@@ -24,8 +24,9 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import ConfigError
-from .config_validator import ConfigValidator, type_name
+from .config_validator import ConfigValidator
 from .step import Step
+from .wiring import type_name
 
 __all__ = ["ConfigLoader", "StrictYamlLoader"]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..errors import CycleError, ValidationError
 from .step import Step
+from .wiring import wiring_problems
 
 __all__ = ["DAGBuilder", "DAGNode"]
 
@@ -43,26 +44,10 @@ class DAGBuilder:
 
     # -- building -----------------------------------------------------------------
     def _producers(self) -> dict[str, str]:
-        problems = []
-        names: dict[str, int] = {}
-        producers: dict[str, str] = {}
-        for step in self.steps:
-            names[step.name] = names.get(step.name, 0) + 1
-            for key in step.outputs.values():
-                if key in producers and producers[key] != step.name:
-                    problems.append(f"output '{key}' is written by both '{producers[key]}' and"
-                                    f" '{step.name}' (each output needs exactly one writer)")
-                producers.setdefault(key, step.name)
-        problems += [f"step name '{name}' is used {count} times" for name, count in names.items() if count > 1]
-        for step in self.steps:
-            for logical, key in step.inputs.items():
-                if key not in producers and key not in self.external:
-                    known = ", ".join(sorted(producers)) or "none"
-                    problems.append(f"step '{step.name}' reads '{key}' (input '{logical}'), which no"
-                                    f" step writes and is not external; written keys: {known}")
+        problems = wiring_problems(self.steps, self.external)
         if problems:
-            raise ValidationError(sorted(problems))
-        return producers
+            raise ValidationError(problems)
+        return {key: step.name for step in self.steps for key in step.outputs.values()}
 
     def build(self) -> dict[str, DAGNode]:
         """Validate the wiring and return name -> DAGNode. Raises ValidationError (duplicate

@@ -62,7 +62,7 @@ def test_two_writers_of_one_output_and_dangling_inputs() -> None:
     with pytest.raises(ValidationError) as info:
         DAGBuilder(steps).build()
     text = str(info.value)
-    assert "output 'raw' is written by both 'one' and 'two'" in text
+    assert "output 'raw' is written by 2 steps: step 'one', step 'two'" in text
     assert "step 'three' reads 'missing'" in text
     assert DAGBuilder(steps[:1] + steps[2:], external={"missing"}).build()["three"].dependencies == set()
 
