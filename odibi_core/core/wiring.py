@@ -13,7 +13,7 @@ from typing import Any
 
 from .step import Step
 
-__all__ = ["step_label", "type_name", "wiring_problems"]
+__all__ = ["data_map_problems", "step_label", "type_name", "wiring_problems"]
 
 
 def type_name(value: Any) -> str:
@@ -66,7 +66,7 @@ def _name_problems(steps: Sequence[Step], labels: list[str]) -> list[str]:
     return problems
 
 
-def _data_map_problems(steps: Sequence[Step], labels: list[str], external: frozenset[str]) -> list[str]:
+def data_map_problems(steps: Sequence[Step], labels: list[str], external: frozenset[str]) -> list[str]:
     problems = []
     writers: dict[str, list[str]] = {}
     reads: list[tuple[str, str, str, dict[str, str]]] = []
@@ -121,5 +121,5 @@ def wiring_problems(steps: Sequence[Step], external: Iterable[str] = ()) -> list
     """Every naming and wiring problem of ``steps``, sorted; empty when they wire up."""
     labels = [step_label(index, step) for index, step in enumerate(steps, start=1)]
     problems = _name_problems(steps, labels)
-    problems += _data_map_problems(steps, labels, frozenset(external))
+    problems += data_map_problems(steps, labels, frozenset(external))
     return sorted(problems)
