@@ -1,268 +1,98 @@
-"""Benchmark: grading the course with our grader vs ``pytest --nbmake`` on the same notebooks.
+"""odibi-course benchmarks: one command, every suite, ratios measured side by side.
 
-Runs ``python -m grader grade <lessons> --jobs N`` and ``python -m pytest --nbmake -n N``
-alternately (A/B/A/B, so drift in machine load hits both alike), reports each
-one's median wall time and the ratio grader/nbmake, and says whether the target
-``ratio <= 1.0`` is met. The ratio never changes the exit code; a run that itself
-fails (non-zero exit or timeout) does.
+Suites:
+  executor  DAGExecutor per-node overhead vs a bare graphlib + thread-pool loop, parallel
+            efficiency vs the ideal schedule, and the step cache (cold vs all-hit rerun);
+            see bench/executor.py. Takes well under 2 minutes.
+  grader    ``python -m grader grade`` vs ``pytest --nbmake`` on the lessons; see
+            bench/grader_vs_nbmake.py. Starts kernels: minutes.
 
-Usage: python bench/run.py [--jobs N] [--repeat R] [--timeout SECONDS] [--json FILE]
+Every measurement interleaves the variants it compares (A, B, A, B, ...) and reports
+medians, the ratio, the target and PASS/FAIL. Exit code: 0 whatever the numbers, 1 with
+``--check`` when a target fails, 2 when a run itself failed.
+
+Usage: python bench/run.py [--suite grader|executor|all] [--repeat R] [--check] [--json FILE]
+                           [--quick] [--nodes N] [--orders-rows N] [--sleep-ms MS]
+                           [--jobs N] [--timeout SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import shutil
-import signal
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-LESSONS = REPO_ROOT / "lessons"
-TARGET_RATIO = 1.0
+import executor
+import grader_vs_nbmake
+from benchlib import Target
+
+EXIT_TARGET_FAILED = 1
 EXIT_RUN_FAILED = 2
-
-
-class RunFailed(RuntimeError):
-    """One timed run exited non-zero or timed out: the measurement is meaningless."""
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One timed run of one tool."""
-
-    tool: str
-    repeat: int
-    seconds: float
-
-
-def _tail(text: str, lines: int = 30) -> str:
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _kill_tree(proc: subprocess.Popen[str]) -> None:
-    """Kill a timed-out run with everything it started (kernels run in their own sessions)."""
-    try:
-        import psutil  # an ipykernel dependency, so present wherever lessons run
-    except ImportError:
-        psutil = None
-    children = []
-    if psutil is not None:
-        try:
-            children = psutil.Process(proc.pid).children(recursive=True)
-        except psutil.NoSuchProcess:
-            children = []
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    for child in children:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            child.kill()
-    proc.communicate(timeout=30)
-
-
-def timed_run(
-    tool: str,
-    repeat: int,
-    command: Sequence[str],
-    *,
-    cwd: Path,
-    env: dict[str, str],
-    timeout: float,
-) -> Timing:
-    """Run ``command`` once and return its wall time; raise :class:`RunFailed` if it fails."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        _kill_tree(proc)
-        raise RunFailed(
-            f"{tool} run {repeat} timed out after {timeout:.0f}s: {' '.join(command)}"
-        ) from exc
-    seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RunFailed(
-            f"{tool} run {repeat} exited with code {proc.returncode}: {' '.join(command)}\n"
-            f"--- stdout (tail) ---\n{_tail(stdout)}\n--- stderr (tail) ---\n{_tail(stderr)}"
-        )
-    return Timing(tool, repeat, seconds)
-
-
-def bench(jobs: int, repeat: int, timeout: float, workspace: Path) -> list[Timing]:
-    """Time the grader and nbmake alternately ``repeat`` times each, in ``workspace``."""
-    notebooks = sorted(LESSONS.glob("*.ipynb"))
-    if not notebooks:
-        raise RunFailed(f"no lessons found in {LESSONS}")
-    # Same work on both sides: nbmake runs every cell, so the grader runs Spark steps too when
-    # Spark is here; without Spark, lessons with Spark cells are left out of both runs.
-    spark_flag: list[str] = []
-    if any(_has_spark_cells(nb) for nb in notebooks):
-        from grader.grade import spark_available
-
-        missing = spark_available()
-        if missing is None:
-            spark_flag = ["--spark"]
-        else:
-            left_out = [nb.name for nb in notebooks if _has_spark_cells(nb)]
-            print(f"note: {missing}; leaving out lessons with Spark cells: {', '.join(left_out)}")
-            notebooks = [nb for nb in notebooks if not _has_spark_cells(nb)]
-    base_env = {**os.environ, "ODIBI_COURSE_ROOT": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-    base_env.pop("ODIBI_WORKDIR", None)
-    timings: list[Timing] = []
-    for n in range(1, repeat + 1):
-        # A: our grader, on the course's lessons (it runs each in its own work folder).
-        run_dir = workspace / f"grader-{n}"
-        run_dir.mkdir()
-        env = {**base_env, "ODIBI_COURSE_HOME": str(run_dir / "home")}
-        command = [
-            sys.executable,
-            "-m",
-            "grader",
-            "grade",
-            *map(str, notebooks),
-            "--jobs",
-            str(jobs),
-            "--out",
-            str(run_dir / "report"),
-            *spark_flag,
-        ]
-        timings.append(timed_run("grader", n, command, cwd=run_dir, env=env, timeout=timeout))
-        _progress(timings[-1])
-
-        # B: nbmake, on a fresh copy (it runs notebooks with cwd = their folder).
-        run_dir = workspace / f"nbmake-{n}"
-        copy = run_dir / LESSONS.name
-        shutil.copytree(LESSONS, copy, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        env = {**base_env, "ODIBI_COURSE_HOME": str(run_dir / "home")}
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "--nbmake",
-            "-n",
-            str(jobs),
-            *(str(copy / nb.name) for nb in notebooks),
-        ]
-        timings.append(timed_run("nbmake", n, command, cwd=run_dir, env=env, timeout=timeout))
-        _progress(timings[-1])
-    return timings
-
-
-def _has_spark_cells(notebook: Path) -> bool:
-    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-    return any("engine-spark" in cell.get("metadata", {}).get("tags", []) for cell in cells)
-
-
-def _progress(timing: Timing) -> None:
-    print(f"  run {timing.repeat}  {timing.tool:<6}  {timing.seconds:7.2f}s", flush=True)
-
-
-def summarize(timings: list[Timing]) -> dict[str, float]:
-    """Median seconds of each tool and the ratio grader/nbmake."""
-    grader = statistics.median(t.seconds for t in timings if t.tool == "grader")
-    nbmake = statistics.median(t.seconds for t in timings if t.tool == "nbmake")
-    return {"grader_median_s": grader, "nbmake_median_s": nbmake, "ratio": grader / nbmake}
+SUITES = ("executor", "grader")
+DEFAULT_REPEAT = {"grader": 3}  # the executor suite's default is in executor.FULL / QUICK
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python bench/run.py",
-        description="Time grading the lessons with `python -m grader grade` against "
-        "`pytest --nbmake` with the same parallelism.",
+        description="Benchmark the odibi_core executor and the course grader; print medians, "
+        "ratios, targets and PASS/FAIL.",
     )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=None,
-        help="parallel workers for both tools (default: CPU count, at most one per lesson)",
-    )
-    parser.add_argument(
-        "--repeat",
-        "-r",
-        type=int,
-        default=3,
-        help="timed runs of each tool, interleaved (default 3)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=1800.0,
-        help="seconds one run may take before it counts as failed (default 1800)",
-    )
-    parser.add_argument(
-        "--json",
-        type=Path,
-        default=None,
-        help="also write the timings and medians to this JSON file",
-    )
+    parser.add_argument("--suite", choices=(*SUITES, "all"), default="all",
+                        help="which benchmarks to run (default all)")
+    parser.add_argument("--repeat", "-r", type=int, default=None,
+                        help="timed runs of each variant, interleaved (default: grader 3,"
+                        f" executor {executor.FULL['repeat']}, executor --quick"
+                        f" {executor.QUICK['repeat']})")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when a target is not met (default: exit 0 whatever the numbers)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="also write the targets and every timing to this JSON file")
+    executor.add_arguments(parser)
+    grader_vs_nbmake.add_arguments(parser)
     args = parser.parse_args(argv)
-    if args.jobs is None:
-        lessons = len(list(LESSONS.glob("*.ipynb"))) or 1
-        args.jobs = min(os.cpu_count() or 1, lessons)
-    if args.jobs < 1 or args.repeat < 1:
-        parser.error("--jobs and --repeat must be at least 1")
+    if args.repeat is not None and args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    try:
+        executor.settings(args)
+    except ValueError as exc:
+        parser.error(str(exc))
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    lessons = sorted(p.name for p in LESSONS.glob("*.ipynb"))
-    print(
-        f"odibi-course bench: {len(lessons)} lesson(s), --jobs {args.jobs},"
-        f" {args.repeat} interleaved run(s) of each tool",
-        flush=True,
-    )
+    suites = SUITES if args.suite == "all" else (args.suite,)
+    targets: list[tuple[str, Target]] = []
+    details: dict[str, Any] = {}
     try:
-        with tempfile.TemporaryDirectory(prefix="odibi-bench-") as tmp:
-            timings = bench(args.jobs, args.repeat, args.timeout, Path(tmp))
-    except RunFailed as exc:
+        for suite in suites:
+            if suite == "executor":
+                found, details[suite] = executor.run_suite(args)
+            else:
+                repeat = args.repeat if args.repeat is not None else DEFAULT_REPEAT["grader"]
+                found, details[suite] = grader_vs_nbmake.run_suite(args, repeat)
+            targets += [(suite, target) for target in found]
+    except (grader_vs_nbmake.RunFailed, RuntimeError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return EXIT_RUN_FAILED
-    summary = summarize(timings)
-    print()
-    print(f"grader  median {summary['grader_median_s']:7.2f}s")
-    print(f"nbmake  median {summary['nbmake_median_s']:7.2f}s")
-    print(f"ratio grader/nbmake = {summary['ratio']:.2f}")
-    if summary["ratio"] <= TARGET_RATIO:
-        print(f"ratio <= {TARGET_RATIO}: OK")
-    else:
-        print(f"ratio <= {TARGET_RATIO}: NOT MET (grader is {summary['ratio']:.2f}x nbmake's time)")
+
+    met = sum(target.passed for _, target in targets)
+    print("summary")
+    for suite, target in targets:
+        print(f"  {suite:<8}  {target.line()}")
+    print(f"{met} of {len(targets)} targets met")
     if args.json is not None:
         args.json.write_text(
-            json.dumps(
-                {
-                    "lessons": lessons,
-                    "jobs": args.jobs,
-                    "repeat": args.repeat,
-                    **summary,
-                    "runs": [asdict(t) for t in timings],
-                },
-                indent=2,
-            )
-            + "\n",
+            json.dumps({"targets": [{"suite": s, **t.as_dict()} for s, t in targets], **details},
+                       indent=2) + "\n",
             encoding="utf-8",
         )
+    if args.check and met < len(targets):
+        return EXIT_TARGET_FAILED
     return 0
 
 
