@@ -9,6 +9,7 @@ Exception tree::
     │   └── CycleError       the steps' dependencies form a cycle; carries it in order
     ├── EngineError          an engine cannot run an operation (read, write, SQL) for a step
     ├── StepError            a step failed while running (step name, cause)
+    ├── RetryableError       a transient failure user code raises so the step is retried
     └── PipelineError        a run failed; names every failed step and says how to resume
 
 Third-party errors are translated at the boundary with ``raise ... from exc``.
@@ -24,6 +25,7 @@ __all__ = [
     "EngineError",
     "OdibiError",
     "PipelineError",
+    "RetryableError",
     "StepError",
     "ValidationError",
 ]
@@ -107,6 +109,11 @@ class StepError(OdibiError):
         self.step = step
         self.message = message
         super().__init__(f"step '{step}' failed: {message}")
+
+
+class RetryableError(OdibiError):
+    """A transient failure (a flaky service, a lock held for a moment): raise it, or raise any
+    error ``from`` it, in a node or function to have the step retried per the retry policy."""
 
 
 class PipelineError(OdibiError):

@@ -9,7 +9,9 @@ from .config_validator import ConfigValidator
 from .dag_builder import DAGBuilder, DAGNode
 from .dag_executor import DAGExecutor, NodeExecutionResult, NodeState
 from .events import EventEmitter
+from .node_context import NodeContext, ScopedEngineContext
 from .orchestrator import OrchestrationResult, Orchestrator
+from .retry import Jitter, RetryPolicy
 from .step import Step
 from .tracker import SchemaDiff, StepExecution, Tracker
 
@@ -21,11 +23,15 @@ __all__ = [
     "DAGExecutor",
     "DAGNode",
     "EventEmitter",
+    "Jitter",
+    "NodeContext",
     "NodeExecutionResult",
     "NodeState",
     "OrchestrationResult",
     "Orchestrator",
+    "RetryPolicy",
     "SchemaDiff",
+    "ScopedEngineContext",
     "Step",
     "StepExecution",
     "Tracker",

@@ -8,10 +8,12 @@ teaching; execution is driven by a ready queue (see ``dag_executor``).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import CycleError, ValidationError
+from .mermaid import MermaidDiagram, flowchart
 from .step import Step
 from .wiring import wiring_problems
 
@@ -117,18 +119,22 @@ class DAGBuilder:
             batches.setdefault(node.level, []).append(node.name)
         return [sorted(batches[level]) for level in sorted(batches)]
 
-    def export_mermaid(self) -> str:
-        """The DAG as a Mermaid flowchart (renders in JupyterLab's Markdown)."""
-        ids = {name: f"n{i}" for i, name in enumerate(self.get_execution_order())}
-        lines = ["flowchart LR"]
-        for name, node_id in ids.items():
-            step = self.dag[name].step
-            label = f"{name}<br/><small>{step.layer}/{step.type}</small>".replace('"', "'")
-            lines.append(f'    {node_id}["{label}"]')
-        for name in ids:
+    def export_mermaid(self, states: Mapping[str, Any] | None = None) -> str:
+        """The DAG as Mermaid flowchart text, each edge labelled with the keys it carries.
+
+        ``states`` (step name -> state, or the executor's results) colours the nodes.
+        """
+        order = self.get_execution_order()
+        nodes = [(name, f"{self.dag[name].step.layer}/{self.dag[name].step.type}") for name in order]
+        edges = []
+        for name in order:
             for child in sorted(self.dag[name].dependents):
                 keys = sorted(k for k in self.dag[child].step.inputs.values()
                               if k in self.dag[name].step.outputs.values())
-                edge = f"|{', '.join(keys)}|" if keys else ""
-                lines.append(f"    {ids[name]} -->{edge} {ids[child]}")
-        return "\n".join(lines)
+                edges.append((name, child, keys))
+        return flowchart(nodes, edges, states)
+
+    def mermaid(self, states: Mapping[str, Any] | None = None) -> MermaidDiagram:
+        """The DAG as a diagram a notebook renders (``text/vnd.mermaid``, JupyterLab >= 4.1);
+        ``states`` colours the nodes as in :meth:`export_mermaid`."""
+        return MermaidDiagram(self.export_mermaid(states))

@@ -1,9 +1,14 @@
-"""Execution: run a planned DAG with a ready queue, inline or on a thread pool.
+"""Execution: run a planned DAG with a ready queue, inline or on a thread pool, with retries.
 
 A node is started only when all its parents are done, so no worker ever waits for
 another node (the seed's "submit everything and wait on events" deadlocks once every
 worker holds a waiting node). Sequential execution is the same loop with one worker,
 run inline, in name order among ready nodes. Outputs go into a lock-guarded data map.
+
+A failed attempt with a retryable error (see :class:`~odibi_core.core.retry.RetryPolicy`) goes
+into a heap of delayed retries ``(due time, name)`` kept by the scheduling loop, never into a
+sleeping worker: the loop runs other ready nodes meanwhile, waits on running nodes only until
+the next retry is due, and calls the injected ``sleep`` only when nothing else can happen.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -28,6 +34,8 @@ from ..nodes.base import Connection
 from ..nodes.registry import node_class
 from .dag_builder import DAGNode
 from .events import EventEmitter
+from .node_context import NodeContext
+from .retry import RetryPolicy
 from .step import ENGINES, LAYER_ALIASES, LAYERS
 
 __all__ = ["DAGExecutor", "NodeExecutionResult", "NodeState"]
@@ -36,10 +44,11 @@ log = logging.getLogger(__name__)
 
 
 class NodeState(StrEnum):
-    """Where a node is in its lifecycle."""
+    """Where a node is in its lifecycle. A retried node goes RUNNING -> FAILED -> READY ->
+    RUNNING ... and ends in one of CACHED, SUCCESS, FAILED or SKIPPED."""
 
     PENDING = "PENDING"  # waiting for dependencies
-    READY = "READY"  # dependencies done, queued
+    READY = "READY"  # dependencies done (or a retry scheduled), queued
     RUNNING = "RUNNING"
     CACHED = "CACHED"  # output restored from the cache
     SUCCESS = "SUCCESS"
@@ -49,7 +58,14 @@ class NodeState(StrEnum):
 
 @dataclass
 class NodeExecutionResult:
-    """What happened to one node."""
+    """What happened to one node.
+
+    ``duration_ms`` is the time spent in attempts (retry waits excluded; they are in
+    ``retry_delays``, one per retry, in seconds). ``started_at`` / ``finished_at`` are seconds
+    from the start of the run to the first attempt's start and to the node's end.
+    ``error`` / ``error_type`` describe the last failed attempt (None once a node succeeds).
+    ``transitions`` holds (state, clock time) in order.
+    """
 
     node_name: str
     state: NodeState = NodeState.PENDING
@@ -59,10 +75,29 @@ class NodeExecutionResult:
     error: str | None = None
     reason: str = ""
     transitions: list[tuple[NodeState, float]] = field(default_factory=list)
+    retry_delays: list[float] = field(default_factory=list)
+    started_at: float | None = None
+    finished_at: float | None = None
+    error_type: str | None = None
 
     @property
     def success(self) -> bool:
         return self.state in (NodeState.SUCCESS, NodeState.CACHED)
+
+    @property
+    def retries(self) -> int:
+        """Attempts after the first."""
+        return max(0, self.attempts - 1)
+
+
+@dataclass
+class _Attempt:
+    """What one attempt of a node tells the scheduling loop."""
+
+    name: str
+    error: BaseException | None = None
+    hit: bool = False  # the outputs came from the cache (never retried)
+    log_line: str = ""
 
 
 def _now() -> str:
@@ -75,20 +110,31 @@ class DAGExecutor:
     Args:
         dag: name -> DAGNode.
         context: the engine context every node runs on.
-        tracker: records snapshots and lineage per node (optional).
-        events: hooks for node_start / node_complete / node_error (optional).
+        tracker: records snapshots and lineage, one record per attempt (optional).
+        events: hooks for node_start / node_retry / node_complete / node_error / node_cached.
         max_workers: 1 runs inline in a stable order; more runs independent nodes at once.
-        fail_fast: stop starting nodes after the first failure; otherwise finish every
-            branch that does not depend on a failed node.
+        max_retries: retries after the first attempt (total attempts = max_retries + 1) for
+            retryable errors; a step's ``params["max_retries"]`` overrides it for that step.
+        retry_delay: nominal seconds before the first retry, doubling after, with equal
+            jitter (the wait is drawn in ``[d/2, d]``); a step's ``params["retry_delay"]``
+            overrides it.
+        retry_policy: the full policy (backoff, cap, jitter, retryable errors); give it instead
+            of ``max_retries`` / ``retry_delay``.
+        fail_fast: stop starting nodes (and retries) after the first failure; otherwise finish
+            every branch that does not depend on a failed node.
         data_map: data-map entries provided from outside (external inputs).
         use_cache: reuse outputs of ingest and transform steps whose inputs, config, source
             files and code are unchanged (content-addressed; store and publish steps always run).
         cache: the CacheManager to use (default: a new one when ``use_cache``).
-        clock: monotonic clock for durations (injectable for tests).
+        clock: monotonic clock in seconds, for durations and retry due times.
+        sleep: waits for the next retry when nothing is running (injectable for tests).
+        rng: draws retry jitter (a seeded ``random.Random`` makes delays reproducible).
     """
 
     #: layers whose steps are pure (same inputs, same outputs) and so may be cached
     CACHEABLE_LAYERS = ("ingest", "transform")
+    #: step params that tune retries for one step (not part of the step's cache key)
+    RETRY_PARAMS = ("max_retries", "retry_delay")
 
     def __init__(
         self,
@@ -97,15 +143,25 @@ class DAGExecutor:
         tracker: Any = None,
         events: EventEmitter | None = None,
         *,
-        max_workers: int = 1,
+        max_workers: int = 4,
+        max_retries: int = 2,
+        retry_delay: float = 1.0,
+        retry_policy: RetryPolicy | None = None,
         fail_fast: bool = True,
         data_map: Mapping[str, Any] | None = None,
         use_cache: bool = False,
         cache: CacheManager | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Any] = time.sleep,
+        rng: random.Random | None = None,
     ) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
+        if retry_policy is not None and (max_retries, retry_delay) != (2, 1.0):
+            raise ValueError("pass either retry_policy or max_retries/retry_delay, not both")
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries, retry_delay=retry_delay)
+        self.max_retries = self.retry_policy.max_retries
+        self.retry_delay = self.retry_policy.retry_delay
         self.dag = dict(dag)
         self.context = context
         self.tracker = tracker
@@ -113,9 +169,15 @@ class DAGExecutor:
         self.max_workers = max_workers
         self.fail_fast = fail_fast
         self.clock = clock
+        self.sleep = sleep
+        self.rng = rng if rng is not None else random.Random()
         self.cache = cache if cache is not None else (CacheManager() if use_cache else None)
         self._data_map: dict[str, Any] = dict(data_map or {})
         self._lock = threading.Lock()
+        self._policies: dict[str, RetryPolicy] = {}
+        self._cache_consulted: set[str] = set()
+        self._started: float = clock()
+        self._wall_ms = 0.0
         self.results: dict[str, NodeExecutionResult] = {
             name: NodeExecutionResult(name, transitions=[(NodeState.PENDING, clock())]) for name in self.dag
         }
@@ -160,6 +222,14 @@ class DAGExecutor:
             raise StepError(step.name, f"step is for the {step.engine!r} engine but this run uses"
                             f" {self.context.name!r}")
 
+    def policy_for(self, node: DAGNode) -> RetryPolicy:
+        """The retry policy of one node: the run's, with the step's ``params`` overrides."""
+        overrides = {k: node.step.params[k] for k in self.RETRY_PARAMS if k in node.step.params}
+        try:
+            return self.retry_policy.with_overrides(**overrides)
+        except ValueError as exc:
+            raise StepError(node.name, f"params: {exc}") from exc
+
     def _inputs(self, node: DAGNode) -> dict[str, Any]:
         with self._lock:
             missing = {logical: key for logical, key in node.step.inputs.items() if key not in self._data_map}
@@ -183,10 +253,8 @@ class DAGExecutor:
         after = getattr(execution, "after_snapshot", None)
         if after is not None:
             return after.row_count
-        frames = list(self._frames(outputs).values())
-        if frames and self.context.cheap_counts:
-            return self.context.snapshot(frames[0], sample_rows=0).row_count
-        return None
+        frame = next((v for v in outputs.values() if self.context.is_frame(v)), None)
+        return None if frame is None else self.context.count_rows(frame)
 
     # -- the cache ---------------------------------------------------------------------
     def _source_fingerprint(self, value: Any) -> str | None:
@@ -213,8 +281,9 @@ class DAGExecutor:
             if code is None:
                 log.info("step %s not cached: the source of %s is unavailable", step.name, step.value)
                 return None
+        params = {k: v for k, v in step.params.items() if k not in self.RETRY_PARAMS}
         try:
-            return self.cache.compute_cache_key(step.name, step.params, fingerprints, step.value,
+            return self.cache.compute_cache_key(step.name, params, fingerprints, step.value,
                                                 step_type=step.type, engine=self.context.name,
                                                 code_fingerprint=code)
         except Uncacheable as exc:
@@ -227,6 +296,8 @@ class DAGExecutor:
 
     def _from_cache(self, node: DAGNode, key: str) -> dict[str, Any] | None:
         assert self.cache is not None
+        with self._lock:
+            self._cache_consulted.add(node.name)
         outputs = {}
         for logical in node.step.outputs:
             value = self.cache.get(self._output_key(key, logical), engine=self.context.name)
@@ -241,68 +312,118 @@ class DAGExecutor:
             self.cache.put(self._output_key(key, logical), outputs[logical], engine=self.context.name,
                            step_name=node.name)
 
-    def _run_node(self, name: str) -> NodeExecutionResult:
+    # -- one attempt (on a worker thread, or inline) --------------------------------------
+    def _attempt(self, name: str) -> _Attempt:
+        """Run one attempt of a node; failures are recorded and returned, never raised."""
         node = self.dag[name]
         step = node.step
         result = self.results[name]
-        self._set(name, NodeState.RUNNING)
         started = self.clock()
-        result.attempts += 1
+        with self._lock:
+            result.attempts += 1
+            attempt = result.attempts
+            if result.started_at is None:
+                result.started_at = started - self._started
+        self._set(name, NodeState.RUNNING)
         self.events.emit("node_start", step_name=name, layer=step.layer, start_time=_now(),
-                         attempt=result.attempts)
+                         attempt=attempt)
+        outcome = _Attempt(name)
         execution = None
         try:
-            self._check_runnable(node)
+            if attempt == 1:
+                self._check_runnable(node)
+                self._policies[name] = self.policy_for(node)
             inputs = self._inputs(node)
             key = self._cache_key(node, inputs)
-            cached = self._from_cache(node, key) if key is not None and step.outputs else None
-            if cached is not None:
-                return self._cached(node, result, cached, started)
-            if self.tracker is not None:
-                execution = self.tracker.start_step(step, self.context, self._frames(inputs))
-            outputs = node_class(step)(step, self.context).run(inputs)
-            self._publish(node, outputs)
-            if key is not None:
-                self._to_cache(node, key, outputs)
-            if self.tracker is not None:
-                self.tracker.end_step(execution, self._frames(outputs))
+            outputs = self._from_cache(node, key) if key is not None and step.outputs else None
+            if outputs is not None:
+                outcome.hit = True
+                self._publish(node, outputs)
+                if self.tracker is not None:
+                    self.tracker.record_cached(step, self.context, self._frames(outputs))
+            else:
+                if self.tracker is not None:
+                    # each attempt is its own tracker record
+                    execution = self.tracker.start_step(step, self.context, self._frames(inputs),
+                                                        attempt=attempt)
+                # the node's own temp tables: gone when the attempt ends, invisible to others
+                with NodeContext(name, engine=self.context) as scope:
+                    outputs = node_class(step)(step, scope.scoped_engine()).run(inputs)
+                self._publish(node, outputs)
+                if key is not None:
+                    self._to_cache(node, key, outputs)
+                if self.tracker is not None:
+                    self.tracker.end_step(execution, self._frames(outputs))
         except Exception as exc:
             message = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
-            result.error = message
-            result.duration_ms = (self.clock() - started) * 1000
+            with self._lock:
+                result.error, result.error_type = message, type(exc).__name__
+                result.duration_ms += (self.clock() - started) * 1000
             if self.tracker is not None and execution is not None:
                 self.tracker.fail_step(execution, message)
             self._set(name, NodeState.FAILED)
-            log.warning("%s", exc if isinstance(exc, StepError) else f"step '{name}' failed: {message}")
-            self.events.emit("node_error", step_name=name, layer=step.layer, error_message=message,
-                             error_type=type(exc).__name__, retry_count=result.attempts - 1)
-            return result
-        result.duration_ms = (self.clock() - started) * 1000
-        self._set(name, NodeState.SUCCESS)
-        self.events.emit("node_complete", step_name=name, layer=step.layer,
-                         duration_ms=result.duration_ms, row_count=self._row_count(execution, outputs),
-                         status=NodeState.SUCCESS.value)
-        return result
+            outcome.error = exc
+            outcome.log_line = str(exc) if isinstance(exc, StepError) else f"step '{name}' failed: {message}"
+            return outcome
+        finished = self.clock()
+        with self._lock:
+            result.duration_ms += (finished - started) * 1000
+            result.finished_at = finished - self._started
+            result.cached = outcome.hit
+            result.error = result.error_type = None
+        state = NodeState.CACHED if outcome.hit else NodeState.SUCCESS
+        self._set(name, state)
+        if outcome.hit:
+            self.events.emit("node_cached", step_name=name, layer=step.layer, duration_ms=result.duration_ms)
+        self.events.emit("node_complete", step_name=name, layer=step.layer, duration_ms=result.duration_ms,
+                         row_count=self._row_count(execution, outputs), status=state.value,
+                         attempts=attempt)
+        return outcome
 
-    def _cached(self, node: DAGNode, result: NodeExecutionResult, outputs: dict[str, Any],
-                started: float) -> NodeExecutionResult:
-        self._publish(node, outputs)
-        if self.tracker is not None:
-            self.tracker.record_cached(node.step, self.context, self._frames(outputs))
-        result.cached = True
-        result.duration_ms = (self.clock() - started) * 1000
-        self._set(node.name, NodeState.CACHED)
-        self.events.emit("node_cached", step_name=node.name, layer=node.step.layer,
-                         duration_ms=result.duration_ms)
-        self.events.emit("node_complete", step_name=node.name, layer=node.step.layer,
-                         duration_ms=result.duration_ms, row_count=self._row_count(None, outputs),
-                         status=NodeState.CACHED.value)
-        return result
+    # -- after an attempt (on the scheduling loop's thread) ------------------------------
+    def _retry_delay(self, outcome: _Attempt) -> float | None:
+        """Seconds to wait before retrying, or None when the failure is final."""
+        result = self.results[outcome.name]
+        policy = self._policies.get(outcome.name, self.retry_policy)
+        if outcome.hit or outcome.error is None or not policy.should_retry(outcome.error, result.attempts):
+            return None
+        delay = policy.delay(len(result.retry_delays) + 1, self.rng)
+        result.retry_delays.append(delay)
+        self._set(outcome.name, NodeState.READY)
+        log.warning("%s (attempt %d of %d); retrying in %.3gs", outcome.log_line, result.attempts,
+                    policy.max_attempts, delay)
+        self.events.emit("node_retry", step_name=outcome.name, layer=self.dag[outcome.name].step.layer,
+                         attempt=result.attempts, next_attempt=result.attempts + 1,
+                         max_attempts=policy.max_attempts, delay_seconds=delay,
+                         error_message=result.error, error_type=result.error_type)
+        return delay
 
-    # -- the loop ---------------------------------------------------------------------
+    def _fail(self, name: str, log_line: str, reason: str = "") -> None:
+        """End a node as FAILED: its one terminal event."""
+        result = self.results[name]
+        with self._lock:
+            result.finished_at = self.clock() - self._started
+            if reason:
+                result.reason = reason
+        if result.state is not NodeState.FAILED:
+            self._set(name, NodeState.FAILED)
+        log.warning("%s", log_line)
+        self.events.emit("node_error", step_name=name, layer=self.dag[name].step.layer,
+                         error_message=result.error, error_type=result.error_type,
+                         retry_count=result.retries, attempts=result.attempts)
+
+    def _cancel_retries(self, names: list[str], failed: str) -> None:
+        """fail_fast: nodes waiting for a retry end FAILED with their last error."""
+        for name in names:
+            self.results[name].retry_delays.pop()  # the wait never ended in an attempt
+            self._fail(name, f"step '{name}': retry cancelled, the pipeline stopped",
+                       f"retry cancelled: the pipeline stopped after step '{failed}' failed (fail_fast)")
+            for child in sorted(self._descendants(name)):
+                self._skip(child, f"upstream step '{name}' failed")
+
     def _skip(self, name: str, reason: str) -> None:
         result = self.results[name]
-        if result.state in (NodeState.PENDING, NodeState.READY):
+        if result.state in (NodeState.PENDING, NodeState.READY) and not result.attempts:
             result.reason = reason
             self._set(name, NodeState.SKIPPED)
 
@@ -316,68 +437,136 @@ class DAGExecutor:
                 todo.extend(self.dag[child].dependents)
         return seen
 
+    # -- the loop ---------------------------------------------------------------------
     def execute(self, *, raise_on_failure: bool = True) -> dict[str, Any]:
-        """Run every node once; return the data map. With ``raise_on_failure`` a failed run
-        raises PipelineError naming every failed node."""
+        """Run every node (retrying retryable failures); return the data map. With
+        ``raise_on_failure`` a failed run raises PipelineError naming every failed node."""
+        self._started = self.clock()
         waiting = {name: set(node.dependencies) for name, node in self.dag.items()}
         ready = [name for name, deps in waiting.items() if not deps]
         heapq.heapify(ready)
         for name in ready:
             self._set(name, NodeState.READY)
+        retries: list[tuple[float, str]] = []  # (due time, name): failed attempts waiting to rerun
         stopped = False
 
-        def finish(name: str) -> None:
-            nonlocal stopped
-            if self.results[name].success:
+        def finish(outcome: _Attempt) -> None:
+            nonlocal stopped, ready
+            name = outcome.name
+            if outcome.error is None:
                 for child in sorted(self.dag[name].dependents):
                     waiting[child].discard(name)
                     if not waiting[child] and self.results[child].state is NodeState.PENDING:
                         self._set(child, NodeState.READY)
                         heapq.heappush(ready, child)
                 return
-            if self.fail_fast:
+            delay = None if stopped else self._retry_delay(outcome)
+            if delay is not None:
+                heapq.heappush(retries, (self.clock() + delay, name))
+                return
+            self._fail(name, outcome.log_line)
+            if self.fail_fast and not stopped:
                 stopped = True
+                # retries not yet started are cancelled: each such node ends FAILED now
+                cancelled = sorted({n for _, n in retries} | {n for n in ready if self.results[n].attempts})
+                retries.clear()
+                ready = [n for n in ready if n not in cancelled]
+                heapq.heapify(ready)
+                self._cancel_retries(cancelled, name)
             for child in sorted(self._descendants(name)):
                 self._skip(child, f"upstream step '{name}' failed")
 
         pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="odibi") if self.max_workers > 1 else None
-        running: dict[Future[NodeExecutionResult], str] = {}
+        running: dict[Future[_Attempt], str] = {}
         try:
-            while (ready and not stopped) or running:
-                while ready and not stopped and len(running) < self.max_workers:
+            while True:
+                while retries and retries[0][0] <= self.clock():
+                    heapq.heappush(ready, heapq.heappop(retries)[1])
+                if ready and not stopped and len(running) < self.max_workers:
                     name = heapq.heappop(ready)
                     if pool is None:
-                        self._run_node(name)
-                        finish(name)
+                        finish(self._attempt(name))
                     else:
-                        running[pool.submit(self._run_node, name)] = name
-                if running:
-                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                        running[pool.submit(self._attempt, name)] = name
+                    continue
+                if running:  # wait for a node, but no longer than until the next retry is due
+                    timeout = max(0.0, retries[0][0] - self.clock()) if retries else None
+                    done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                     for future in done:
-                        name = running.pop(future)
-                        future.result()  # _run_node records failures itself; this surfaces bugs
-                        finish(name)
+                        running.pop(future)
+                        finish(future.result())  # _attempt records failures; this surfaces bugs
+                elif retries:  # nothing runs and nothing is ready: sleep until a retry is due
+                    due, name = heapq.heappop(retries)
+                    self.sleep(max(0.0, due - self.clock()))
+                    # trust the sleep: an injected one (tests, lessons) need not move the clock
+                    heapq.heappush(ready, name)
+                else:
+                    break
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
+            self._wall_ms = (self.clock() - self._started) * 1000
         for name in sorted(self.dag):
             self._skip(name, "not run: the pipeline stopped after a failure (fail_fast)")
         if raise_on_failure and self.failed_nodes:
             raise PipelineError(self.failed_nodes, {n: self.results[n].error or "" for n in self.failed_nodes})
         return self.data_map
 
+    # -- reading the run ----------------------------------------------------------------
+    def critical_path(self) -> tuple[list[str], float]:
+        """The dependency chain with the largest summed node duration, and that sum in ms.
+
+        With unlimited workers and no retry waits, no run of this DAG is shorter. Ties go to
+        the chain whose names sort first."""
+        waiting = {name: len(node.dependencies) for name, node in self.dag.items()}
+        ready = sorted(name for name, count in waiting.items() if count == 0)
+        heapq.heapify(ready)
+        best: dict[str, float] = {}
+        parent: dict[str, str | None] = {}
+        while ready:
+            name = heapq.heappop(ready)
+            deps = sorted(self.dag[name].dependencies)
+            previous = max(deps, key=lambda d: best[d]) if deps else None
+            best[name] = self.results[name].duration_ms + (best[previous] if previous else 0.0)
+            parent[name] = previous
+            for child in self.dag[name].dependents:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    heapq.heappush(ready, child)
+        if not best:
+            return [], 0.0
+        end: str | None = max(sorted(best), key=lambda n: best[n])
+        total = best[end]
+        path = []
+        while end is not None:
+            path.append(end)
+            end = parent[end]
+        return path[::-1], total
+
     def get_stats(self) -> dict[str, Any]:
-        """Counts and timings of the last run."""
+        """Counts and timings of the last run.
+
+        ``cache_hit_rate`` is hits over the nodes that consulted the cache (0.0 when none did);
+        ``retries`` counts attempts after the first; ``total_duration_ms`` is the run's wall
+        time and ``node_duration_ms`` the sum of the nodes' own durations."""
         results = list(self.results.values())
-        ran = [r for r in results if r.attempts]
         cache_hits = sum(1 for r in results if r.cached)
+        with self._lock:
+            consulted = len(self._cache_consulted)
+        path, path_ms = self.critical_path()
         return {
             "total_nodes": len(results),
             "completed": len(self.successful_nodes),
             "failed": len(self.failed_nodes),
             "skipped": len(self.skipped_nodes),
             "cache_hits": cache_hits,
-            "cache_hit_rate": cache_hits / len(ran) if ran else 0.0,
+            "cache_misses": consulted - cache_hits,
+            "cache_hit_rate": cache_hits / consulted if consulted else 0.0,
             "total_attempts": sum(r.attempts for r in results),
-            "total_duration_ms": sum(r.duration_ms for r in results),
+            "retries": sum(r.retries for r in results),
+            "total_duration_ms": self._wall_ms,
+            "node_duration_ms": sum(r.duration_ms for r in results),
+            "critical_path": path,
+            "critical_path_ms": path_ms,
+            "max_workers": self.max_workers,
         }

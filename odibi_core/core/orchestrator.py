@@ -25,6 +25,7 @@ from .config_validator import ConfigValidator
 from .dag_builder import DAGBuilder
 from .dag_executor import DAGExecutor, NodeExecutionResult
 from .events import EventEmitter
+from .retry import RetryPolicy
 from .step import Step
 from .tracker import Tracker
 
@@ -87,6 +88,15 @@ class Orchestrator:
         pipeline_name: name in events and lineage (default: the tracker's, else "pipeline").
         use_cache: reuse unchanged ingest/transform outputs (``enable_cache`` is the Level 4
             name); entries live in ``cache_dir`` (default: the user's cache folder).
+        max_retries: retries after the first attempt of a step that failed with a retryable
+            error (total attempts = max_retries + 1); a step's ``params["max_retries"]`` wins.
+        retry_delay: seconds before the first retry; a step's ``params["retry_delay"]`` wins.
+        retry_backoff: multiplier of the delay per further retry.
+        retry_policy: the full policy (cap, jitter, retryable errors) instead of the three above.
+
+    Both modes (``parallel`` or not) run the same executor and return the same
+    ``OrchestrationResult``; ``stats`` holds the executor's counts (cache hits, attempts,
+    retries, durations, critical path) and ``mode``.
     """
 
     def __init__(
@@ -109,9 +119,19 @@ class Orchestrator:
         use_cache: bool = False,
         enable_cache: bool | None = None,
         cache_dir: str | None = None,
+        max_retries: int = 2,
+        retry_delay: float = 1.0,
+        retry_backoff: float = 2.0,
+        retry_policy: RetryPolicy | None = None,
     ) -> None:
         if events is not None and event_bus is not None and events is not event_bus:
             raise ValueError("pass either events or event_bus (they are the same thing), not both")
+        if retry_policy is not None and (max_retries, retry_delay, retry_backoff) != (2, 1.0, 2.0):
+            raise ValueError("pass either retry_policy or max_retries/retry_delay/retry_backoff, not both")
+        self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries, retry_delay=retry_delay,
+                                                        backoff=retry_backoff)
+        self.max_retries = self.retry_policy.max_retries
+        self.retry_delay = self.retry_policy.retry_delay
         self.steps = list(steps)
         self.engine_type = engine_type or (context.name if context else None) or self._steps_engine()
         self._context = context
@@ -155,8 +175,8 @@ class Orchestrator:
         if self.tracker is not None:
             self.tracker.start_pipeline(self.pipeline_name)
         executor = DAGExecutor(builder.dag, self.context, self.tracker, self.events,
-                               max_workers=self.max_workers, fail_fast=self.fail_fast,
-                               data_map=self.initial_data, cache=self.cache)
+                               max_workers=self.max_workers, retry_policy=self.retry_policy,
+                               fail_fast=self.fail_fast, data_map=self.initial_data, cache=self.cache)
         result: OrchestrationResult | None = None
         try:
             data_map = executor.execute(raise_on_failure=False)
@@ -175,6 +195,7 @@ class Orchestrator:
         finally:
             success = result is not None and result.success
             if self.tracker is not None:
+                self.tracker.record_lifecycle(executor.results)
                 self.tracker.end_pipeline(success)
             totals = {
                 "pipeline_name": self.pipeline_name,

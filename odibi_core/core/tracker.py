@@ -4,12 +4,20 @@ Every ``start_step`` returns its own :class:`StepExecution`, which the caller ha
 to ``end_step`` or ``fail_step``; there is no shared "current step", so steps running in
 parallel threads never overwrite each other's records. Snapshots go through the engine
 (``context.snapshot``) with a row bound and ``count=count_rows``, so Spark does not run a
-counting job per step unless asked. The lineage JSON keeps the Level 3 field names and
-adds OpenLineage-style run events (one START and one terminal event per run).
+counting job per step unless asked.
+
+The lineage JSON keeps the Level 3 field names and adds OpenLineage-style run events:
+exactly one START and, once the run has ended, exactly one COMPLETE or FAIL event, built
+from the run's state whenever the lineage is read (a new ``start_pipeline`` replaces them).
+The terminal event's ``inputs`` are what the run read from outside (ingest sources, and
+data-map keys no recorded step wrote), its ``outputs`` what store and publish steps wrote
+successfully, each with the schema of the frame read or written when one was seen. Its run
+facets hold ``odibi_steps`` (one entry per step execution) and, for FAIL, ``errorMessage``.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -22,15 +30,30 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from .. import __version__
 from ..atomic import write_json_atomic
 from ..engine.base import EngineContext, Snapshot
+from ..nodes.base import Connection
 from .step import Step
 
-__all__ = ["SchemaDiff", "StepExecution", "StepStatus", "Tracker"]
+__all__ = ["LineageDataset", "SchemaDiff", "StepExecution", "StepStatus", "Tracker",
+           "lifecycle_records"]
 
 log = logging.getLogger(__name__)
 
 _EMPTY = Snapshot()
+
+#: who wrote the run events (OpenLineage ``producer``)
+PRODUCER = f"odibi_core/{__version__}"
+#: the OpenLineage schema the run events follow
+RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+_SCHEMA_FACET = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
+_ERROR_FACET = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
+#: namespace of the job, and of datasets that are data-map keys provided from outside
+JOB_NAMESPACE = "odibi_core"
+DATA_MAP_NAMESPACE = "odibi_core.data_map"
+# the layers whose config_op steps read (ingest) or write (store, publish) a location
+_READERS, _WRITERS = ("ingest",), ("store", "publish")
 
 
 class StepStatus(StrEnum):
@@ -85,6 +108,36 @@ class SchemaDiff(Mapping[str, tuple[Any, ...]]):
                 "changed": [list(c) for c in self.changed]}
 
 
+@dataclass(frozen=True)
+class LineageDataset:
+    """A dataset as OpenLineage names it: ``file`` + path, or ``sqlite:<db>`` + table."""
+
+    namespace: str
+    name: str
+
+    @classmethod
+    def for_step(cls, step: Step, connections: Mapping[str, str]) -> LineageDataset | None:
+        """Where a config_op ingest/store/publish step reads or writes (None for other steps).
+
+        ``connections`` maps the data-map keys of connect steps' outputs to their locations,
+        so a step reading through a connection names the database table or folder file.
+        """
+        layer, kind = step.kind
+        if kind != "config_op" or layer not in _READERS + _WRITERS:
+            return None
+        through = next((connections[k] for k in step.inputs.values() if k in connections), None)
+        if through is not None:
+            location, options = Connection.for_location("", through).resolve(str(step.value))
+        else:
+            location, options = str(step.value), dict(step.params)
+        if "table" in options:
+            return cls(f"sqlite:{location}", str(options["table"]))
+        return cls("file", location)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"namespace": self.namespace, "name": self.name}
+
+
 @dataclass
 class StepExecution:
     """What happened in one execution of one step.
@@ -93,6 +146,8 @@ class StepExecution:
     (or first) output's; ``input_snapshots`` / ``output_snapshots`` hold every frame by
     logical name. ``inputs`` / ``outputs`` map logical names to data-map keys.
     ``iteration`` and ``checkpoint_id`` are set by streaming and checkpointed runs.
+    ``attempt`` counts from 1; every attempt of a retried step is its own record.
+    ``source`` / ``target`` say where an ingest step reads and a store or publish step writes.
     """
 
     step_name: str
@@ -113,6 +168,9 @@ class StepExecution:
     output_snapshots: dict[str, Snapshot] = field(default_factory=dict)
     iteration: int | None = None
     checkpoint_id: str | None = None
+    attempt: int = 1
+    source: LineageDataset | None = None
+    target: LineageDataset | None = None
     started_monotonic: float = field(default=0.0, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -136,11 +194,58 @@ class StepExecution:
             "error": self.error,
             "iteration": self.iteration,
             "checkpoint_id": self.checkpoint_id,
+            "attempt": self.attempt,
+            "source": None if self.source is None else self.source.to_dict(),
+            "target": None if self.target is None else self.target.to_dict(),
         }
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def lifecycle_records(node_results: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Executor results (``DAGExecutor.results``) as plain data, by node name.
+
+    Each node gives ``state``, ``attempts``, ``cached``, ``duration_ms``, ``error``,
+    ``reason`` and ``transitions`` as ``{"state", "at_ms"}``, where ``at_ms`` counts from
+    the earliest transition of any node (the start of the run's lifecycle).
+    """
+    times = [at for result in node_results.values()
+             for _state, at in getattr(result, "transitions", ())]
+    origin = min(times, default=0.0)
+    return {
+        str(name): {
+            "state": str(result.state),
+            "attempts": int(getattr(result, "attempts", 0)),
+            "cached": bool(getattr(result, "cached", False)),
+            "duration_ms": getattr(result, "duration_ms", None),
+            "error": getattr(result, "error", None),
+            "reason": getattr(result, "reason", "") or "",
+            "transitions": [{"state": str(state), "at_ms": round((at - origin) * 1000, 3)}
+                            for state, at in getattr(result, "transitions", ())],
+        }
+        for name, result in node_results.items()
+    }
+
+
+def _schema_facet(snapshot: Snapshot | None) -> dict[str, Any]:
+    if snapshot is None or not snapshot.schema:
+        return {}
+    return {"schema": {"_producer": PRODUCER, "_schemaURL": _SCHEMA_FACET,
+                       "fields": [{"name": n, "type": t} for n, t in snapshot.schema]}}
+
+
+def _add_dataset(found: dict[LineageDataset, Snapshot | None], dataset: LineageDataset,
+                 snapshot: Snapshot | None) -> None:
+    """Keep each dataset once, with the first schema seen for it."""
+    known = found.get(dataset)
+    if dataset not in found or (snapshot is not None and (known is None or not known.schema)):
+        found[dataset] = snapshot
+
+
+def _datasets(found: dict[LineageDataset, Snapshot | None]) -> list[dict[str, Any]]:
+    return [{**d.to_dict(), "facets": _schema_facet(s)} for d, s in found.items()]
 
 
 class Tracker:
@@ -180,6 +285,9 @@ class Tracker:
         self._executions: list[StepExecution] = []
         # engine context of each running execution, so end_step needs no context argument
         self._contexts: dict[int, EngineContext] = {}
+        # data-map key -> location of the connect steps run so far (to name their datasets)
+        self._connections: dict[str, str] = {}
+        self._lifecycle: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def _now(self) -> str:
@@ -187,13 +295,15 @@ class Tracker:
 
     # -- the run -----------------------------------------------------------------------
     def start_pipeline(self, name: str | None = None) -> None:
-        """Begin a new run: fresh execution id, no step records."""
+        """Begin a new run: fresh execution id, no step records, no lifecycle, new run events."""
         with self._lock:
             if name is not None:
                 self.pipeline_name = name
             self.execution_id = str(uuid.uuid4())
             self._executions = []
             self._contexts = {}
+            self._connections = {}
+            self._lifecycle = {}
             self._begin()
         log.debug("pipeline %s started (run %s)", self.pipeline_name, self.execution_id)
 
@@ -220,6 +330,18 @@ class Tracker:
         log.debug("pipeline %s ended: %s in %.1f ms", self.pipeline_name, self.status,
                   self.total_duration_ms)
 
+    def record_lifecycle(self, node_results: Mapping[str, Any]) -> None:
+        """Keep the executor's per-node outcome and state transitions for the lineage and story.
+
+        Call it after execution and before :meth:`end_pipeline` with ``DAGExecutor.results``
+        (objects with ``state``, ``attempts``, ``cached``, ``duration_ms``, ``error``,
+        ``reason`` and ``transitions`` as (state, monotonic seconds) pairs). A later call
+        replaces the earlier one; ``start_pipeline`` clears it.
+        """
+        records = lifecycle_records(node_results)
+        with self._lock:
+            self._lifecycle = records
+
     # -- one step ----------------------------------------------------------------------
     def _snapshots(self, context: EngineContext, frames: Mapping[str, Any]) -> dict[str, Snapshot]:
         snaps = {}
@@ -238,18 +360,28 @@ class Tracker:
         *,
         iteration: int | None = None,
         checkpoint_id: str | None = None,
+        attempt: int = 1,
     ) -> StepExecution:
         """Record that ``step`` starts, with a snapshot of each input frame.
 
         Args:
             inputs: logical name -> frame, in ``step.inputs`` order; the first one is the
                 ``before_snapshot`` (empty when there is none).
+            attempt: which attempt of the step this is (1 for the first); each attempt of a
+                retried step gets its own record.
         """
+        if attempt < 1:
+            raise ValueError(f"attempt counts from 1, got {attempt} for step {step.name!r}")
         self._ensure_started()
         snaps = self._snapshots(context, inputs)
+        with self._lock:
+            dataset = LineageDataset.for_step(step, self._connections)
+            if step.kind == ("connect", "config_op"):
+                self._connections.update({key: str(step.value) for key in step.outputs.values()})
+        layer = step.kind[0]
         execution = StepExecution(
             step_name=step.name,
-            layer=step.kind[0],
+            layer=layer,
             engine=getattr(context, "name", "") or step.engine,
             start_time=self._now(),
             before_snapshot=next(iter(snaps.values()), _EMPTY),
@@ -258,6 +390,9 @@ class Tracker:
             input_snapshots=snaps,
             iteration=iteration,
             checkpoint_id=checkpoint_id,
+            attempt=attempt,
+            source=dataset if layer in _READERS else None,
+            target=dataset if layer in _WRITERS else None,
             started_monotonic=self.clock(),
         )
         with self._lock:
@@ -357,17 +492,83 @@ class Tracker:
             "steps_duration_ms": sum(e.duration_ms or 0.0 for e in executions),
         }
 
+    @property
+    def lifecycle(self) -> dict[str, dict[str, Any]]:
+        """Per node: final state, attempts, cache hit, error, reason and timed transitions, as
+        given to :meth:`record_lifecycle` (empty when it was not called)."""
+        with self._lock:
+            return copy.deepcopy(self._lifecycle)
+
+    @property
+    def run_events(self) -> list[dict[str, Any]]:
+        """The run's OpenLineage-style events: START, then COMPLETE or FAIL once it ended."""
+        with self._lock:
+            return self._run_events()
+
+    def _run_events(self) -> list[dict[str, Any]]:
+        # caller holds the lock
+        if self.start_time is None:
+            return []
+        events = [self._event("START", self.start_time, {}, [], [])]
+        if self.end_time is not None:
+            failed = self.status != StepStatus.SUCCESS
+            facets: dict[str, Any] = {"odibi_steps": {"_producer": PRODUCER, "steps": [
+                {"name": e.step_name, "state": str(e.status), "start_time": e.start_time,
+                 "end_time": e.end_time, "duration_ms": e.duration_ms, "attempt": e.attempt}
+                for e in self._executions]}}
+            if failed:
+                facets["errorMessage"] = {"_producer": PRODUCER, "_schemaURL": _ERROR_FACET,
+                                          "message": self._failure_message(),
+                                          "programmingLanguage": "python"}
+            inputs, outputs = self._io_datasets()
+            events.append(self._event("FAIL" if failed else "COMPLETE", self.end_time, facets,
+                                      inputs, outputs))
+        return events
+
+    def _event(self, kind: str, at: str, facets: dict[str, Any], inputs: list[dict[str, Any]],
+               outputs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"eventType": kind, "eventTime": at, "producer": PRODUCER,
+                "schemaURL": RUN_EVENT_SCHEMA, "run": {"runId": self.execution_id, "facets": facets},
+                "job": {"namespace": JOB_NAMESPACE, "name": self.pipeline_name},
+                "inputs": inputs, "outputs": outputs}
+
+    def _io_datasets(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(read from outside, written): ingest sources and external keys; stored targets."""
+        # caller holds the lock
+        written = {key for e in self._executions for key in e.outputs.values()}
+        read: dict[LineageDataset, Snapshot | None] = {}
+        wrote: dict[LineageDataset, Snapshot | None] = {}
+        for e in self._executions:
+            ok = e.status in (StepStatus.SUCCESS, StepStatus.CACHED)
+            if e.source is not None:
+                _add_dataset(read, e.source, e.after_snapshot if ok else None)
+            for logical, key in e.inputs.items():
+                if key not in written and key not in self._connections:
+                    _add_dataset(read, LineageDataset(DATA_MAP_NAMESPACE, key),
+                                 e.input_snapshots.get(logical))
+            if e.target is not None and ok:
+                _add_dataset(wrote, e.target, next(iter(e.input_snapshots.values()), None))
+        return _datasets(read), _datasets(wrote)
+
+    def _failure_message(self) -> str:
+        """Every failed step with its error: the latest record of each, then nodes that failed
+        before a record was made (known from the lifecycle)."""
+        # caller holds the lock
+        latest = {e.step_name: e for e in self._executions}
+        failed = {name: e.error or "" for name, e in latest.items() if e.status == StepStatus.FAILED}
+        for name, node in self._lifecycle.items():
+            if node["state"] == StepStatus.FAILED and name not in failed:
+                failed[name] = node["error"] or ""
+        if not failed:
+            return f"pipeline {self.pipeline_name!r} failed with no failed step recorded"
+        return "; ".join(f"step {name!r} failed: {message}" for name, message in sorted(failed.items()))
+
     def to_lineage(self) -> dict[str, Any]:
-        """The run as plain data: Level 3 lineage fields plus OpenLineage-style run events."""
+        """The run as plain data: Level 3 lineage fields, the node lifecycle (``nodes``, empty
+        unless :meth:`record_lifecycle` was called) and the OpenLineage-style run events."""
         with self._lock:
             steps = [e.to_dict() for e in self._executions]
-            events = [{"eventType": "START", "eventTime": self.start_time}] if self.start_time else []
-            if self.end_time is not None:
-                events.append({"eventType": "COMPLETE" if self.status == StepStatus.SUCCESS
-                               else "FAIL", "eventTime": self.end_time})
-            for event in events:
-                event["run"] = {"runId": self.execution_id}
-                event["job"] = {"namespace": "odibi_core", "name": self.pipeline_name}
+            events = self._run_events()
             return {
                 "pipeline_name": self.pipeline_name,
                 "execution_id": self.execution_id,
@@ -376,6 +577,7 @@ class Tracker:
                 "end_time": self.end_time,
                 "total_duration_ms": self.total_duration_ms,
                 "steps": steps,
+                "nodes": copy.deepcopy(self._lifecycle),
                 "run_events": events,
             }
 

@@ -86,6 +86,10 @@ class EngineContext(ABC):
     def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:
         """Schema, row count (when ``count`` or cheap) and ``sample_rows`` rows of a frame."""
 
+    def count_rows(self, frame: Any) -> int | None:
+        """The row count when it is cheap (no job, no schema work), else None."""
+        return self.snapshot(frame, sample_rows=0).row_count if self.cheap_counts else None
+
     def collect_sample(self, frame: Any, n: int = 5) -> list[dict[str, Any]]:
         """The first ``n`` rows as dicts."""
         return list(self.snapshot(frame, sample_rows=n, count=False).sample)

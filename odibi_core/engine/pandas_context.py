@@ -136,6 +136,9 @@ class PandasEngineContext(EngineContext):
                 log.debug("unregister_temp: %r was not registered", name)
 
     # -- inspection ----------------------------------------------------------------------
+    def count_rows(self, frame: Any) -> int | None:
+        return len(frame)
+
     def snapshot(self, frame: Any, *, sample_rows: int = 5, count: bool | None = None) -> Snapshot:
         frame = self._frame(frame, "snapshot")
         columns = [str(column) for column in frame.columns]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from collections.abc import Mapping
@@ -42,6 +43,19 @@ class SqlTransformNode(Node):
         return self.output(self.context.execute_sql(str(self.step.value), self.frames(inputs)))
 
 
+@functools.lru_cache(maxsize=1024)
+def _signature_has_context(fn: Any) -> bool:
+    return "context" in inspect.signature(fn).parameters
+
+
+def _accepts_context(fn: Any) -> bool:
+    """Whether ``fn`` takes a ``context`` argument (signatures are cached: this runs per call)."""
+    try:
+        return _signature_has_context(fn)
+    except TypeError:  # an unhashable callable
+        return "context" in inspect.signature(fn).parameters
+
+
 @register_node("transform", "function")
 class FunctionTransformNode(Node):
     """Calls the registered function ``value`` with the inputs as keyword arguments (by logical
@@ -54,7 +68,7 @@ class FunctionTransformNode(Node):
         except LookupError as exc:
             raise self.fail(str(exc)) from exc
         kwargs = {**self.frames(inputs), **self.step.params.get("args", {})}
-        if "context" in inspect.signature(fn).parameters:
+        if _accepts_context(fn):
             kwargs["context"] = self.context
         result = fn(**kwargs)
         if isinstance(result, Mapping):

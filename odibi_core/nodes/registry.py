@@ -57,8 +57,9 @@ def known_kinds() -> list[tuple[str, str]]:
 
 def node_class(step: Step) -> type[Node]:
     """The node class for a step, or a StepError naming the step and listing what is allowed."""
-    kinds = known_kinds()
-    with _LOCK:
+    cls = _REGISTRY.get(step.kind)  # a dict read is atomic; the lock guards writers
+    if cls is None:
+        kinds = known_kinds()  # imports the built-ins on first use
         cls = _REGISTRY.get(step.kind)
     if cls is None:
         allowed = ", ".join(f"{layer}/{type_}" for layer, type_ in kinds)

@@ -197,6 +197,34 @@ def test_a_damaged_entry_is_a_miss_and_the_next_put_repairs_it(tmp_path: Path) -
     assert (cache.get_stats()["hits"], cache.get_stats()["misses"]) == (1, 1)
 
 
+@pytest.mark.parametrize("failing_replace", [1, 2], ids=["payload", "metadata"])
+@pytest.mark.parametrize("had_entry", [False, True], ids=["new", "overwrite"])
+def test_a_write_interrupted_midway_leaves_no_entry_that_get_returns(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing_replace: int, had_entry: bool) -> None:
+    cache = CacheManager(cache_dir=tmp_path / "c")
+    k = key()
+    if had_entry:
+        assert cache.put(k, frame().head(1)) is True
+    real_replace, calls = os.replace, []
+
+    def replace_then_die(src, dst):  # the disk fills up at the n-th rename of this write
+        calls.append(dst)
+        if len(calls) == failing_replace:
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace_then_die)
+    assert cache.put(k, frame()) is False
+    monkeypatch.setattr(os, "replace", real_replace)
+
+    assert len(calls) == failing_replace
+    assert cache.get(k) is None, "neither the torn new entry nor the replaced old one"
+    assert cache.store.keys() == []
+    assert not [p.name for p in (tmp_path / "c").iterdir() if p.name.endswith(".tmp")]
+    assert cache.put(k, frame()) is True
+    pd.testing.assert_frame_equal(cache.get(k), frame())
+
+
 def test_an_entry_put_for_another_engine_is_a_miss(cache: CacheManager) -> None:
     k = key()
     cache.put(k, frame(), engine="pandas")
