@@ -325,8 +325,9 @@ class DAGExecutor:
             if result.started_at is None:
                 result.started_at = started - self._started
         self._set(name, NodeState.RUNNING)
-        self.events.emit("node_start", step_name=name, layer=step.layer, start_time=_now(),
-                         attempt=attempt)
+        if self.events.has_hooks("node_start"):
+            self.events.emit("node_start", step_name=name, layer=step.layer, start_time=_now(),
+                             attempt=attempt)
         outcome = _Attempt(name)
         execution = None
         try:
@@ -375,9 +376,10 @@ class DAGExecutor:
         self._set(name, state)
         if outcome.hit:
             self.events.emit("node_cached", step_name=name, layer=step.layer, duration_ms=result.duration_ms)
-        self.events.emit("node_complete", step_name=name, layer=step.layer, duration_ms=result.duration_ms,
-                         row_count=self._row_count(execution, outputs), status=state.value,
-                         attempts=attempt)
+        if self.events.has_hooks("node_complete"):
+            self.events.emit("node_complete", step_name=name, layer=step.layer,
+                             duration_ms=result.duration_ms, row_count=self._row_count(execution, outputs),
+                             status=state.value, attempts=attempt)
         return outcome
 
     # -- after an attempt (on the scheduling loop's thread) ------------------------------

@@ -77,6 +77,10 @@ class EventEmitter:
         with self._lock:
             return [entry[2] for entry in self._hooks.get(event, [])]
 
+    def has_hooks(self, event: str) -> bool:
+        """Whether any hook listens to ``event`` (lets emitters skip building a payload)."""
+        return bool(self._hooks.get(event))
+
     def emit(self, event: str, payload: dict[str, Any] | None = None, **fields: Any) -> None:
         """Call the hooks of ``event`` with ``{"event": event, **payload, **fields}``."""
         data = {"event": event, **(payload or {}), **fields}

@@ -14,6 +14,7 @@ The executor gives every node attempt its own NodeContext and hands the node a
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import re
 import threading
@@ -30,6 +31,10 @@ __all__ = ["NodeContext", "ScopedEngineContext"]
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+# context ids: a random per-process part and a counter (uuid4 per attempt costs more than the
+# no-op node it wraps); unique within the process, and across processes sharing a session
+_PROCESS_ID = uuid.uuid4().hex[:4]
+_COUNTER = itertools.count()
 
 
 def _sql_safe(text: str, limit: int) -> str:
@@ -63,7 +68,7 @@ class NodeContext:
         self.node_name = node_name
         self.spark = spark_session
         self.engine = engine
-        self.id = uuid.uuid4().hex[:8]
+        self.id = f"{_PROCESS_ID}{next(_COUNTER) & 0xFFFF:04x}"
         safe = _sql_safe(node_name, 40)
         # the prefix starts every view name, and an identifier must not start with a digit
         self._prefix = f"{'n' if safe[0].isdigit() else ''}{safe}_{self.id}"
