@@ -11,16 +11,18 @@ from .keys import (
     fingerprint_source,
     make_cache_key,
 )
-from .manager import CacheManager, default_cache_dir
+from .manager import CacheDecodeError, CachedValue, CacheManager, default_cache_dir
 from .store import CacheEntry, CacheEntryInfo, CacheStore, LocalDirectoryStore, MemoryStore
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
+    "CacheDecodeError",
     "CacheEntry",
     "CacheEntryInfo",
     "CacheKeyError",
     "CacheManager",
     "CacheStore",
+    "CachedValue",
     "LocalDirectoryStore",
     "MemoryStore",
     "Uncacheable",

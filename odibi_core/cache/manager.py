@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import pyarrow as pa
 from .keys import fingerprint_code, fingerprint_source, make_cache_key, validate_key
 from .store import CacheEntry, CacheStore, LocalDirectoryStore
 
-__all__ = ["CacheManager", "default_cache_dir"]
+__all__ = ["CacheDecodeError", "CacheManager", "CachedValue", "default_cache_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +73,32 @@ def _encode(value: Any) -> tuple[str, bytes] | str:
             "(dict with str keys, list, str, int, finite float, bool, None)")
 
 
+class CacheDecodeError(ValueError):
+    """A cache entry passed its checksum but cannot be decoded."""
+
+
 def _decode(entry: CacheEntry) -> Any:
-    if entry.kind == "parquet":
-        return pd.read_parquet(io.BytesIO(entry.payload), engine="pyarrow")
-    return json.loads(entry.payload)
+    try:
+        if entry.kind == "parquet":
+            return pd.read_parquet(io.BytesIO(entry.payload), engine="pyarrow")
+        return json.loads(entry.payload)
+    except (*_ENCODE_ERRORS, OSError, UnicodeDecodeError) as exc:
+        raise CacheDecodeError(f"cache entry {entry.key} cannot be decoded ({exc})") from exc
+
+
+class CachedValue:
+    """A cache hit whose payload is read and checked but decoded only on :meth:`load`.
+
+    Decoding a large Parquet payload costs about as much as reading the source again; a run
+    whose steps are all cached needs only the frames a running step (or a reader) asks for."""
+
+    def __init__(self, entry: CacheEntry) -> None:
+        self.entry = entry
+        self.metadata: Mapping[str, Any] = entry.metadata
+
+    def load(self) -> Any:
+        """The stored value (DataFrames as pandas); raises CacheDecodeError if undecodable."""
+        return _decode(self.entry)
 
 
 class CacheManager:
@@ -128,33 +151,47 @@ class CacheManager:
         return make_cache_key(step_name, params, input_fingerprint, value, step_type=step_type,
                               engine=engine, code_fingerprint=code_fingerprint)
 
-    def get(self, key: str, engine: str = "pandas") -> Any | None:
-        """The value put under ``key`` for ``engine`` (DataFrames as pandas), or None on a miss."""
+    def lookup(self, key: str, engine: str = "pandas") -> CachedValue | None:
+        """The entry put under ``key`` for ``engine``, read and checked but not decoded yet
+        (:meth:`CachedValue.load` decodes it), or None on a miss. Counts a hit or a miss."""
         if not self.enabled:
             return None
         validate_key(key)
         entry = self.store.read(key)
-        value = None
         if entry is not None and entry.metadata.get("engine") != engine:
             log.debug("cache entry %s was put for engine %r, not %r: a miss",
                       key, entry.metadata.get("engine"), engine)
-        elif entry is not None:
-            try:
-                value = _decode(entry)
-            except (*_ENCODE_ERRORS, OSError, UnicodeDecodeError) as exc:
-                log.warning("cache entry %s cannot be decoded (%s); treated as a miss", key, exc)
+            entry = None
         with self._lock:
-            if value is None:
+            if entry is None:
                 self._misses += 1
             else:
                 self._hits += 1
-        if value is not None:
-            log.debug("cache hit %s", key)
-        return value
+        if entry is None:
+            return None
+        log.debug("cache hit %s", key)
+        return CachedValue(entry)
 
-    def put(self, key: str, value: Any, engine: str = "pandas", *, step_name: str | None = None) -> bool:
+    def get(self, key: str, engine: str = "pandas") -> Any | None:
+        """The value put under ``key`` for ``engine`` (DataFrames as pandas), or None on a miss."""
+        hit = self.lookup(key, engine)
+        if hit is None:
+            return None
+        try:
+            return hit.load()
+        except CacheDecodeError as exc:
+            log.warning("%s; treated as a miss", exc)
+            with self._lock:
+                self._hits -= 1
+                self._misses += 1
+            return None
+
+    def put(self, key: str, value: Any, engine: str = "pandas", *, step_name: str | None = None,
+            metadata: Mapping[str, Any] | None = None) -> bool:
         """Store ``value`` under ``key``; whether it was stored. Unsupported values (and a bare
-        None, which :meth:`get` could not tell from a miss) and write errors are logged, not raised."""
+        None, which :meth:`get` could not tell from a miss) and write errors are logged, not raised.
+        ``metadata`` (plain JSON data) is kept with the entry and comes back in
+        :attr:`CachedValue.metadata`."""
         if not self.enabled:
             return False
         validate_key(key)
@@ -164,11 +201,11 @@ class CacheManager:
                      encoded)
             return False
         kind, payload = encoded
-        metadata: dict[str, Any] = {"step_name": step_name, "engine": engine}
+        meta: dict[str, Any] = {**(metadata or {}), "step_name": step_name, "engine": engine}
         if isinstance(value, pd.DataFrame):
-            metadata.update(rows=len(value), columns=[str(c) for c in value.columns])
+            meta.update(rows=len(value), columns=[str(c) for c in value.columns])
         try:
-            self.store.write(CacheEntry(key, kind, payload, metadata))
+            self.store.write(CacheEntry(key, kind, payload, meta))
         except OSError as exc:
             log.warning("cannot write cache entry %s to %r (%s); the step is not cached",
                         key, self.store, exc)

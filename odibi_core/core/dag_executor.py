@@ -13,7 +13,6 @@ the next retry is due, and calls the injected ``sleep`` only when nothing else c
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import logging
 import random
@@ -26,17 +25,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from ..cache import CacheManager, Uncacheable
+from ..cache import CacheManager
 from ..engine.base import EngineContext
 from ..errors import PipelineError, StepError
-from ..functions import get_function
-from ..nodes.base import Connection
 from ..nodes.registry import node_class
 from .dag_builder import DAGNode
 from .events import EventEmitter
 from .node_context import NodeContext
 from .retry import RetryPolicy
 from .step import ENGINES, LAYER_ALIASES, LAYERS
+from .step_cache import CACHEABLE_LAYERS, EXECUTOR_PARAMS, Deferred, RunDataMap, StepCache, resolve
 
 __all__ = ["DAGExecutor", "NodeExecutionResult", "NodeState"]
 
@@ -132,9 +130,9 @@ class DAGExecutor:
     """
 
     #: layers whose steps are pure (same inputs, same outputs) and so may be cached
-    CACHEABLE_LAYERS = ("ingest", "transform")
+    CACHEABLE_LAYERS = CACHEABLE_LAYERS
     #: step params that tune retries for one step (not part of the step's cache key)
-    RETRY_PARAMS = ("max_retries", "retry_delay")
+    RETRY_PARAMS = EXECUTOR_PARAMS
 
     def __init__(
         self,
@@ -172,6 +170,7 @@ class DAGExecutor:
         self.sleep = sleep
         self.rng = rng if rng is not None else random.Random()
         self.cache = cache if cache is not None else (CacheManager() if use_cache else None)
+        self._step_cache = StepCache(self.cache, context) if self.cache is not None else None
         self._data_map: dict[str, Any] = dict(data_map or {})
         self._lock = threading.Lock()
         self._policies: dict[str, RetryPolicy] = {}
@@ -190,9 +189,10 @@ class DAGExecutor:
             result.transitions.append((state, self.clock()))
 
     @property
-    def data_map(self) -> dict[str, Any]:
+    def data_map(self) -> RunDataMap:
+        """What the run produced, by data-map key (cached outputs load when first read)."""
         with self._lock:
-            return dict(self._data_map)
+            return RunDataMap(self._data_map)
 
     def _names(self, *states: NodeState) -> list[str]:
         return sorted(n for n, r in self.results.items() if r.state in states)
@@ -231,17 +231,32 @@ class DAGExecutor:
             raise StepError(node.name, f"params: {exc}") from exc
 
     def _inputs(self, node: DAGNode) -> dict[str, Any]:
+        """The step's inputs by logical name; cached outputs may still be :class:`Deferred`."""
         with self._lock:
             missing = {logical: key for logical, key in node.step.inputs.items() if key not in self._data_map}
             if missing:
                 raise StepError(node.name, f"inputs not in the data map: {missing}")
             return {logical: self._data_map[key] for logical, key in node.step.inputs.items()}
 
+    def _loaded(self, node: DAGNode, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        """``inputs`` with cached outputs loaded (and kept loaded in the data map)."""
+        loaded = {}
+        for logical, value in inputs.items():
+            loaded[logical] = resolve(value)
+            if loaded[logical] is not value:
+                with self._lock:
+                    key = node.step.inputs[logical]
+                    if self._data_map.get(key) is value:
+                        self._data_map[key] = loaded[logical]
+        return loaded
+
     def _publish(self, node: DAGNode, outputs: Mapping[str, Any]) -> None:
         missing = sorted(set(node.step.outputs) - set(outputs))
         if missing:
             raise StepError(node.name, f"did not produce its declared outputs {missing}"
                             f" (produced {sorted(outputs)})")
+        if self._step_cache is not None:
+            self._step_cache.forget(node.step.outputs)
         with self._lock:
             for logical, key in node.step.outputs.items():
                 self._data_map[key] = outputs[logical]
@@ -253,64 +268,27 @@ class DAGExecutor:
         after = getattr(execution, "after_snapshot", None)
         if after is not None:
             return after.row_count
-        frame = next((v for v in outputs.values() if self.context.is_frame(v)), None)
-        return None if frame is None else self.context.count_rows(frame)
-
-    # -- the cache ---------------------------------------------------------------------
-    def _source_fingerprint(self, value: Any) -> str | None:
-        if self.context.is_frame(value):
-            return self.context.fingerprint(value)
-        if isinstance(value, Connection):
-            return self.cache.fingerprint_source(value.location) if self.cache else None
+        for value in outputs.values():
+            if isinstance(value, Deferred):
+                return value.snapshot.row_count if value.snapshot is not None else None
+            if self.context.is_frame(value):
+                return self.context.count_rows(value)
         return None
 
-    def _cache_key(self, node: DAGNode, inputs: Mapping[str, Any]) -> str | None:
-        """The step's content address, or None when something cannot be fingerprinted."""
-        step = node.step
-        if self.cache is None or not self.cache.enabled or step.kind[0] not in self.CACHEABLE_LAYERS:
-            return None
-        fingerprints = {logical: self._source_fingerprint(value) for logical, value in inputs.items()}
-        if step.kind[0] == "ingest" and not any(isinstance(v, Connection) for v in inputs.values()):
-            fingerprints["<source>"] = self.cache.fingerprint_source(str(step.value))
-        code = None
-        if step.kind[1] == "function":
-            try:
-                code = self.cache.fingerprint_code(get_function(str(step.value)))
-            except LookupError:
-                return None  # the run itself reports the missing function
-            if code is None:
-                log.info("step %s not cached: the source of %s is unavailable", step.name, step.value)
-                return None
-        params = {k: v for k, v in step.params.items() if k not in self.RETRY_PARAMS}
-        try:
-            return self.cache.compute_cache_key(step.name, params, fingerprints, step.value,
-                                                step_type=step.type, engine=self.context.name,
-                                                code_fingerprint=code)
-        except Uncacheable as exc:
-            log.info("step %s not cached: %s", step.name, exc)
-            return None
-
-    @staticmethod
-    def _output_key(key: str, logical: str) -> str:
-        return hashlib.sha256(f"{key}:{logical}".encode()).hexdigest()
-
-    def _from_cache(self, node: DAGNode, key: str) -> dict[str, Any] | None:
-        assert self.cache is not None
+    # -- the cache ---------------------------------------------------------------------
+    def _from_cache(self, node: DAGNode, key: str) -> dict[str, Deferred] | None:
+        assert self._step_cache is not None
         with self._lock:
             self._cache_consulted.add(node.name)
-        outputs = {}
-        for logical in node.step.outputs:
-            value = self.cache.get(self._output_key(key, logical), engine=self.context.name)
-            if value is None:
-                return None
-            outputs[logical] = value
-        return outputs
+        return self._step_cache.load(node, key)
 
-    def _to_cache(self, node: DAGNode, key: str, outputs: Mapping[str, Any]) -> None:
-        assert self.cache is not None
-        for logical in node.step.outputs:
-            self.cache.put(self._output_key(key, logical), outputs[logical], engine=self.context.name,
-                           step_name=node.name)
+    def _record_cached(self, node: DAGNode, outputs: Mapping[str, Deferred]) -> None:
+        """Tell the tracker about a hit, from the snapshots kept in the cache where it can."""
+        assert self.tracker is not None
+        snapshots = {k: v.snapshot for k, v in outputs.items() if v.snapshot is not None}
+        frames = self._frames({k: resolve(v) for k, v in outputs.items() if k not in snapshots})
+        ordered = {k: snapshots[k] for k in outputs if k in snapshots}
+        self.tracker.record_cached(node.step, self.context, frames, snapshots=ordered)
 
     # -- one attempt (on a worker thread, or inline) --------------------------------------
     def _attempt(self, name: str) -> _Attempt:
@@ -335,14 +313,15 @@ class DAGExecutor:
                 self._check_runnable(node)
                 self._policies[name] = self.policy_for(node)
             inputs = self._inputs(node)
-            key = self._cache_key(node, inputs)
+            key = self._step_cache.key(node, inputs) if self._step_cache is not None else None
             outputs = self._from_cache(node, key) if key is not None and step.outputs else None
             if outputs is not None:
                 outcome.hit = True
                 self._publish(node, outputs)
                 if self.tracker is not None:
-                    self.tracker.record_cached(step, self.context, self._frames(outputs))
+                    self._record_cached(node, outputs)
             else:
+                inputs = self._loaded(node, inputs)
                 if self.tracker is not None:
                     # each attempt is its own tracker record
                     execution = self.tracker.start_step(step, self.context, self._frames(inputs),
@@ -352,7 +331,8 @@ class DAGExecutor:
                     outputs = node_class(step)(step, scope.scoped_engine()).run(inputs)
                 self._publish(node, outputs)
                 if key is not None:
-                    self._to_cache(node, key, outputs)
+                    assert self._step_cache is not None
+                    self._step_cache.store(node, key, outputs)
                 if self.tracker is not None:
                     self.tracker.end_step(execution, self._frames(outputs))
         except Exception as exc:

@@ -39,7 +39,7 @@ class OrchestrationResult:
     """The outcome of a pipeline run; ``result.success`` and ``result['success']`` both work."""
 
     success: bool
-    data_map: dict[str, Any] = field(default_factory=dict)
+    data_map: Mapping[str, Any] = field(default_factory=dict)
     failed_nodes: list[str] = field(default_factory=list)
     successful_nodes: list[str] = field(default_factory=list)
     skipped_nodes: list[str] = field(default_factory=list)

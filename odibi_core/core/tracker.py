@@ -407,11 +407,13 @@ class Tracker:
         *,
         status: StepStatus | str = StepStatus.SUCCESS,
         context: EngineContext | None = None,
+        snapshots: Mapping[str, Snapshot] | None = None,
     ) -> StepExecution:
         """Record the outputs of a finished step: after snapshot, schema diff, row delta.
 
         ``status`` is SUCCESS, or CACHED for outputs restored from the cache. ``context``
-        defaults to the one given to ``start_step``.
+        defaults to the one given to ``start_step``. ``snapshots`` (logical name -> Snapshot)
+        stand in for outputs that are not at hand, e.g. cached frames not loaded yet.
         """
         final = StepStatus(status)
         if final in (StepStatus.RUNNING, StepStatus.FAILED):
@@ -421,6 +423,8 @@ class Tracker:
         ended, end_time = self.clock(), self._now()
         ctx = context if context is not None else self._context_of(execution)
         snaps = self._snapshots(ctx, outputs)
+        for name, snap in (snapshots or {}).items():
+            snaps.setdefault(name, replace(snap, sample=tuple(snap.sample[: self.sample_rows])))
         before = execution.before_snapshot
         # a sink (store, publish) outputs nothing: what it leaves behind is the input it wrote,
         # so its data is unchanged rather than "every column removed"
@@ -450,11 +454,13 @@ class Tracker:
             execution.duration_ms = (ended - execution.started_monotonic) * 1000
         return execution
 
-    def record_cached(self, step: Step, context: EngineContext,
-                      outputs: Mapping[str, Any]) -> StepExecution:
-        """Record a cache hit: no input snapshot, the restored outputs, status CACHED."""
+    def record_cached(self, step: Step, context: EngineContext, outputs: Mapping[str, Any], *,
+                      snapshots: Mapping[str, Snapshot] | None = None) -> StepExecution:
+        """Record a cache hit: no input snapshot, the restored outputs (or the ``snapshots``
+        kept with them in the cache), status CACHED."""
         execution = self.start_step(step, context, {})
-        return self.end_step(execution, outputs, status=StepStatus.CACHED, context=context)
+        return self.end_step(execution, outputs, status=StepStatus.CACHED, context=context,
+                             snapshots=snapshots)
 
     def _context_of(self, execution: StepExecution) -> EngineContext:
         with self._lock:

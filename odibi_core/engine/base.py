@@ -47,6 +47,24 @@ class Snapshot:
         return {"schema": [f"{n}: {t}" for n, t in self.schema], "row_count": self.row_count,
                 "sample": list(self.sample)}
 
+    def to_record(self) -> dict[str, Any]:
+        """Plain JSON data that :meth:`from_record` turns back into this snapshot."""
+        return {"schema": [[n, t] for n, t in self.schema], "row_count": self.row_count,
+                "sample": [dict(row) for row in self.sample]}
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Snapshot:
+        """The snapshot :meth:`to_record` described; ValueError when ``record`` is not one."""
+        try:
+            schema = tuple((str(n), str(t)) for n, t in record["schema"])
+            rows = record["row_count"]
+            sample = tuple(dict(row) for row in record["sample"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not a snapshot record: {exc}") from exc
+        if rows is not None and not isinstance(rows, int):
+            raise ValueError(f"not a snapshot record: row_count {rows!r}")
+        return cls(schema=schema, row_count=rows, sample=sample)
+
 
 class EngineContext(ABC):
     """One engine's implementation of the operations steps need.
