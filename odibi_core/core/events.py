@@ -4,7 +4,8 @@ One class with two faces: ``EventEmitter.on(event, fn)`` and, by its Level 3 nam
 ``EventBus.register_hook(event_type, hook_func, priority=...)``. ``emit(event, **payload)``
 calls the event's hooks in priority order (CRITICAL first; registration order within a
 priority). A hook that raises is logged and isolated, unless registered with
-``strict=True``. Safe to use from worker threads.
+``strict=True``; isolated failures are kept in :attr:`EventEmitter.failures` so a run can
+report them. Safe to use from worker threads.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-__all__ = ["EVENTS", "EventBus", "EventEmitter", "EventPriority", "Hook"]
+__all__ = ["EVENTS", "EventBus", "EventEmitter", "EventPriority", "Hook", "HookFailure"]
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +46,55 @@ class EventPriority(IntEnum):
     LOW = 3
 
 
-class EventEmitter:
-    """Registers hooks per event name and calls them with the event's payload dict."""
+@dataclass(frozen=True)
+class HookFailure:
+    """A non-strict hook that raised: which event, which hook, what error (the run went on)."""
 
-    def __init__(self) -> None:
+    seq: int
+    event: str
+    hook: str
+    error: str
+
+    def __str__(self) -> str:
+        return f"hook {self.hook} for {self.event!r} raised {self.error}"
+
+
+def _hook_name(fn: Hook) -> str:
+    module = getattr(fn, "__module__", None) or ""
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    return f"{module}.{name}" if module and module != "__main__" else name
+
+
+class EventEmitter:
+    """Registers hooks per event name and calls them with the event's payload dict.
+
+    Args:
+        keep_failures: how many isolated hook failures :attr:`failures` keeps (the latest).
+    """
+
+    def __init__(self, *, keep_failures: int = 1000) -> None:
         self._hooks: dict[str, list[tuple[int, int, Hook, bool]]] = {}
         self._order = itertools.count()
         self._lock = threading.Lock()
+        self._failures: deque[HookFailure] = deque(maxlen=keep_failures)
+        self._failure_seq = 0
+
+    @property
+    def failures(self) -> list[HookFailure]:
+        """Isolated hook failures, oldest first (the latest ``keep_failures``)."""
+        with self._lock:
+            return list(self._failures)
+
+    @property
+    def failure_count(self) -> int:
+        """How many hook failures there have been in all (a mark for :meth:`failures_since`)."""
+        with self._lock:
+            return self._failure_seq
+
+    def failures_since(self, mark: int) -> list[HookFailure]:
+        """The kept failures after ``mark`` (a :attr:`failure_count` taken earlier)."""
+        with self._lock:
+            return [f for f in self._failures if f.seq >= mark]
 
     def on(self, event: str, fn: Hook, *, priority: EventPriority = EventPriority.MEDIUM,
            strict: bool = False) -> Hook:
@@ -89,10 +134,14 @@ class EventEmitter:
         for _, _, fn, strict in hooks:
             try:
                 fn(data)
-            except Exception:
+            except Exception as exc:
                 if strict:
                     raise
                 log.exception("hook %r for event %r raised; continuing", fn, event)
+                with self._lock:
+                    self._failures.append(HookFailure(self._failure_seq, event, _hook_name(fn),
+                                                      f"{type(exc).__name__}: {exc}"))
+                    self._failure_seq += 1
 
 
 EventBus = EventEmitter

@@ -24,7 +24,7 @@ from ..errors import PipelineError
 from .config_validator import ConfigValidator
 from .dag_builder import DAGBuilder
 from .dag_executor import DAGExecutor, NodeExecutionResult
-from .events import EventEmitter
+from .events import EventEmitter, HookFailure
 from .retry import RetryPolicy
 from .step import Step
 from .tracker import Tracker
@@ -48,6 +48,7 @@ class OrchestrationResult:
     tracker: Tracker | None = None
     errors: dict[str, str] = field(default_factory=dict)
     node_results: dict[str, NodeExecutionResult] = field(default_factory=dict)
+    hook_failures: list[HookFailure] = field(default_factory=list)
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
@@ -170,6 +171,7 @@ class Orchestrator:
         """Run the pipeline. Invalid steps raise; a failing step is reported in the result."""
         builder = self.plan()
         started = time.monotonic()
+        mark = self.events.failure_count
         self.events.emit("pipeline_start", pipeline_name=self.pipeline_name,
                          start_time=datetime.now(UTC).isoformat(), total_steps=len(self.steps))
         if self.tracker is not None:
@@ -212,6 +214,11 @@ class Orchestrator:
                                  error_message="; ".join(f"{n}: {errors[n]}" for n in failed)
                                  or "the run was interrupted",
                                  failed_step=failed[0] if failed else None, failed_nodes=failed)
+        result.hook_failures = self.events.failures_since(mark)
+        if result.hook_failures:
+            log.warning("%d hook call(s) raised during pipeline %s (isolated; the run went on): %s",
+                        len(result.hook_failures), self.pipeline_name,
+                        "; ".join(str(f) for f in result.hook_failures[:3]))
         return result
 
     def execute(self) -> OrchestrationResult:
