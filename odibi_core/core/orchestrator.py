@@ -176,6 +176,7 @@ class Orchestrator:
                          start_time=datetime.now(UTC).isoformat(), total_steps=len(self.steps))
         if self.tracker is not None:
             self.tracker.start_pipeline(self.pipeline_name)
+            self.tracker.record_plan(self.steps)
         executor = DAGExecutor(builder.dag, self.context, self.tracker, self.events,
                                max_workers=self.max_workers, retry_policy=self.retry_policy,
                                fail_fast=self.fail_fast, data_map=self.initial_data, cache=self.cache)

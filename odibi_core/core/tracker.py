@@ -23,7 +23,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -288,6 +288,7 @@ class Tracker:
         # data-map key -> location of the connect steps run so far (to name their datasets)
         self._connections: dict[str, str] = {}
         self._lifecycle: dict[str, dict[str, Any]] = {}
+        self._plan: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def _now(self) -> str:
@@ -304,6 +305,7 @@ class Tracker:
             self._contexts = {}
             self._connections = {}
             self._lifecycle = {}
+            self._plan = {}
             self._begin()
         log.debug("pipeline %s started (run %s)", self.pipeline_name, self.execution_id)
 
@@ -341,6 +343,20 @@ class Tracker:
         records = lifecycle_records(node_results)
         with self._lock:
             self._lifecycle = records
+
+    def record_plan(self, steps: Iterable[Step]) -> None:
+        """Keep the wiring of every planned step (layer, inputs, outputs), so lineage and stories
+        show steps that never ran (skipped after a failure) in their place in the DAG."""
+        plan = {step.name: {"layer": step.kind[0], "inputs": dict(step.inputs),
+                            "outputs": dict(step.outputs)} for step in steps}
+        with self._lock:
+            self._plan = plan
+
+    @property
+    def plan(self) -> dict[str, dict[str, Any]]:
+        """Step name -> {layer, inputs, outputs} as given to :meth:`record_plan` (or empty)."""
+        with self._lock:
+            return copy.deepcopy(self._plan)
 
     # -- one step ----------------------------------------------------------------------
     def _snapshots(self, context: EngineContext, frames: Mapping[str, Any]) -> dict[str, Snapshot]:
@@ -584,6 +600,7 @@ class Tracker:
                 "total_duration_ms": self.total_duration_ms,
                 "steps": steps,
                 "nodes": copy.deepcopy(self._lifecycle),
+                "plan": copy.deepcopy(self._plan),
                 "run_events": events,
             }
 

@@ -1,8 +1,9 @@
 """What a story shows, gathered from a Tracker (and the executor's results when known).
 
-The DAG is rebuilt from the step records: an edge joins the step that wrote a data-map
-key to each step that read it. Steps the lifecycle knows but that never started (skipped
-after a failure) have no record, hence no known wiring; they are placed in a last column.
+The DAG comes from the planned wiring the orchestrator records (``Tracker.record_plan``), else
+from the step records: an edge joins the step that wrote a data-map key to each step that read
+it. Steps that never started (skipped after a failure) keep their place when the plan is known;
+without a plan they have no known wiring and are placed in a last column.
 """
 
 from __future__ import annotations
@@ -73,14 +74,15 @@ class RunView:
         return dict(sorted(counts.items()))
 
 
-def _edges(executions: tuple[StepExecution, ...]) -> list[Edge]:
-    writer = {key: e.step_name for e in executions for key in e.outputs.values()}
+def _edges(wiring: Mapping[str, tuple[Mapping[str, str], Mapping[str, str]]]) -> list[Edge]:
+    """Edges from step name -> (inputs, outputs): the writer of a key feeds each reader."""
+    writer = {key: name for name, (_, outputs) in wiring.items() for key in outputs.values()}
     found: dict[tuple[str, str], set[str]] = {}
-    for e in executions:
-        for key in e.inputs.values():
+    for name, (inputs, _) in wiring.items():
+        for key in inputs.values():
             parent = writer.get(key)
-            if parent is not None and parent != e.step_name:
-                found.setdefault((parent, e.step_name), set()).add(key)
+            if parent is not None and parent != name:
+                found.setdefault((parent, name), set()).add(key)
     return [Edge(p, c, tuple(sorted(keys))) for (p, c), keys in sorted(found.items())]
 
 
@@ -129,15 +131,23 @@ def run_view(tracker: Tracker, node_results: Mapping[str, Any] | None = None,
     executions = tuple(tracker.step_executions)
     lifecycle = tracker.lifecycle or (lifecycle_records(node_results) if node_results else {})
     latest = {e.step_name: e for e in executions}
-    edges = _edges(executions)
+    plan = tracker.plan
+    # the planned wiring when the orchestrator recorded it, else what the records show
+    wiring = {name: (p["inputs"], p["outputs"]) for name, p in plan.items()}
+    for name, e in latest.items():
+        wiring.setdefault(name, (e.inputs, e.outputs))
+    edges = _edges(wiring)
     ran = list(latest)
-    level = _levels(ran, edges)
+    unrun = sorted((set(plan) | set(lifecycle)) - set(latest))
+    level = _levels(ran + unrun, edges)
     last = max(level.values(), default=-1) + 1
     nodes = [NodeView(name, str(lifecycle.get(name, {}).get("state", latest[name].status)), level[name],
                       f"{latest[name].layer} · {latest[name].engine}") for name in ran]
-    nodes += [NodeView(name, str(record["state"]), last,
-                       "not run" if record["state"] == "SKIPPED" else "no record", ran=False)
-              for name, record in sorted(lifecycle.items()) if name not in latest]
+    for name in unrun:
+        state = str(lifecycle.get(name, {}).get("state", "PENDING"))
+        # a step with planned wiring keeps its column; one known only by state goes last
+        nodes.append(NodeView(name, state, level[name] if name in plan else last,
+                              "not run" if state in ("SKIPPED", "PENDING") else "no record", ran=False))
     scalars = {k: v for k, v in (stats or {}).items() if isinstance(v, str | int | float | bool)}
     return RunView(
         pipeline=tracker.pipeline_name,

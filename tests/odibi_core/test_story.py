@@ -99,7 +99,10 @@ def test_dag_has_one_node_per_step_and_the_failed_one_is_red(hostile_csv, tmp_pa
     assert fill["explode"] == STATE_COLOURS["FAILED"][0]
     assert fill["read"] == STATE_COLOURS["SUCCESS"][0] != STATE_COLOURS["FAILED"][0]
     edges = [p for p in svg.iter(f"{SVG}path") if p.get("class") == "edge"]
-    assert len(edges) == 2  # read -> clean -> explode; save never ran, so its wiring is unknown
+    # read -> clean -> explode -> save: the skipped step keeps its planned place in the DAG
+    assert len(edges) == 3
+    columns = {name: float(g.find(f"{SVG}rect").get("x")) for name, g in nodes.items()}
+    assert columns["read"] < columns[f"clean {ODD}"] < columns["explode"] < columns["save"]
     legend = {g.get("data-state") for g in svg.iter(f"{SVG}g") if g.get("class") == "legend-item"}
     assert {"SUCCESS", "FAILED", "SKIPPED", "CACHED"} <= legend
     # the header counts steps by final state

@@ -98,6 +98,10 @@ def test_failed_step_ends_the_run_with_one_fail_event_naming_it(orders_csv, tmp_
     assert [d["name"] for d in fail["inputs"]] == [str(orders_csv)]
     assert fail["outputs"] == []  # the store step never ran, so nothing was written
     assert not (tmp_path / "never.parquet").exists()
+    # the plan keeps the wiring of the step that never ran; the lifecycle says why
+    assert lineage["plan"]["save_totals"] == {"layer": "store", "inputs": {"data": "totals"},
+                                              "outputs": {}}
+    assert lineage["nodes"]["save_totals"]["state"] == "SKIPPED"
 
 
 def test_second_start_pipeline_keeps_only_the_second_runs_events(tmp_path) -> None:
