@@ -30,10 +30,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..atomic import write_json_atomic
 from ..engine.base import EngineContext, Snapshot
-from ..nodes.base import Connection
+from .lineage import _READERS, _WRITERS, LineageDataset, lifecycle_records, run_events
 from .step import Step
 
 __all__ = ["LineageDataset", "SchemaDiff", "StepExecution", "StepStatus", "Tracker",
@@ -43,17 +42,6 @@ log = logging.getLogger(__name__)
 
 _EMPTY = Snapshot()
 
-#: who wrote the run events (OpenLineage ``producer``)
-PRODUCER = f"odibi_core/{__version__}"
-#: the OpenLineage schema the run events follow
-RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
-_SCHEMA_FACET = "https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json#/$defs/SchemaDatasetFacet"
-_ERROR_FACET = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
-#: namespace of the job, and of datasets that are data-map keys provided from outside
-JOB_NAMESPACE = "odibi_core"
-DATA_MAP_NAMESPACE = "odibi_core.data_map"
-# the layers whose config_op steps read (ingest) or write (store, publish) a location
-_READERS, _WRITERS = ("ingest",), ("store", "publish")
 
 
 class StepStatus(StrEnum):
@@ -106,36 +94,6 @@ class SchemaDiff(Mapping[str, tuple[Any, ...]]):
         """Plain lists for JSON: ``changed`` items become ``[column, old, new]``."""
         return {"added": list(self.added), "removed": list(self.removed),
                 "changed": [list(c) for c in self.changed]}
-
-
-@dataclass(frozen=True)
-class LineageDataset:
-    """A dataset as OpenLineage names it: ``file`` + path, or ``sqlite:<db>`` + table."""
-
-    namespace: str
-    name: str
-
-    @classmethod
-    def for_step(cls, step: Step, connections: Mapping[str, str]) -> LineageDataset | None:
-        """Where a config_op ingest/store/publish step reads or writes (None for other steps).
-
-        ``connections`` maps the data-map keys of connect steps' outputs to their locations,
-        so a step reading through a connection names the database table or folder file.
-        """
-        layer, kind = step.kind
-        if kind != "config_op" or layer not in _READERS + _WRITERS:
-            return None
-        through = next((connections[k] for k in step.inputs.values() if k in connections), None)
-        if through is not None:
-            location, options = Connection.for_location("", through).resolve(str(step.value))
-        else:
-            location, options = str(step.value), dict(step.params)
-        if "table" in options:
-            return cls(f"sqlite:{location}", str(options["table"]))
-        return cls("file", location)
-
-    def to_dict(self) -> dict[str, str]:
-        return {"namespace": self.namespace, "name": self.name}
 
 
 @dataclass
@@ -202,50 +160,6 @@ class StepExecution:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def lifecycle_records(node_results: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Executor results (``DAGExecutor.results``) as plain data, by node name.
-
-    Each node gives ``state``, ``attempts``, ``cached``, ``duration_ms``, ``error``,
-    ``reason`` and ``transitions`` as ``{"state", "at_ms"}``, where ``at_ms`` counts from
-    the earliest transition of any node (the start of the run's lifecycle).
-    """
-    times = [at for result in node_results.values()
-             for _state, at in getattr(result, "transitions", ())]
-    origin = min(times, default=0.0)
-    return {
-        str(name): {
-            "state": str(result.state),
-            "attempts": int(getattr(result, "attempts", 0)),
-            "cached": bool(getattr(result, "cached", False)),
-            "duration_ms": getattr(result, "duration_ms", None),
-            "error": getattr(result, "error", None),
-            "reason": getattr(result, "reason", "") or "",
-            "transitions": [{"state": str(state), "at_ms": round((at - origin) * 1000, 3)}
-                            for state, at in getattr(result, "transitions", ())],
-        }
-        for name, result in node_results.items()
-    }
-
-
-def _schema_facet(snapshot: Snapshot | None) -> dict[str, Any]:
-    if snapshot is None or not snapshot.schema:
-        return {}
-    return {"schema": {"_producer": PRODUCER, "_schemaURL": _SCHEMA_FACET,
-                       "fields": [{"name": n, "type": t} for n, t in snapshot.schema]}}
-
-
-def _add_dataset(found: dict[LineageDataset, Snapshot | None], dataset: LineageDataset,
-                 snapshot: Snapshot | None) -> None:
-    """Keep each dataset once, with the first schema seen for it."""
-    known = found.get(dataset)
-    if dataset not in found or (snapshot is not None and (known is None or not known.schema)):
-        found[dataset] = snapshot
-
-
-def _datasets(found: dict[LineageDataset, Snapshot | None]) -> list[dict[str, Any]]:
-    return [{**d.to_dict(), "facets": _schema_facet(s)} for d, s in found.items()]
 
 
 class Tracker:
@@ -529,61 +443,11 @@ class Tracker:
 
     def _run_events(self) -> list[dict[str, Any]]:
         # caller holds the lock
-        if self.start_time is None:
-            return []
-        events = [self._event("START", self.start_time, {}, [], [])]
-        if self.end_time is not None:
-            failed = self.status != StepStatus.SUCCESS
-            facets: dict[str, Any] = {"odibi_steps": {"_producer": PRODUCER, "steps": [
-                {"name": e.step_name, "state": str(e.status), "start_time": e.start_time,
-                 "end_time": e.end_time, "duration_ms": e.duration_ms, "attempt": e.attempt}
-                for e in self._executions]}}
-            if failed:
-                facets["errorMessage"] = {"_producer": PRODUCER, "_schemaURL": _ERROR_FACET,
-                                          "message": self._failure_message(),
-                                          "programmingLanguage": "python"}
-            inputs, outputs = self._io_datasets()
-            events.append(self._event("FAIL" if failed else "COMPLETE", self.end_time, facets,
-                                      inputs, outputs))
-        return events
+        return run_events(run_id=self.execution_id, job_name=self.pipeline_name, status=self.status,
+                          start_time=self.start_time, end_time=self.end_time,
+                          executions=self._executions, lifecycle=self._lifecycle,
+                          connections=self._connections)
 
-    def _event(self, kind: str, at: str, facets: dict[str, Any], inputs: list[dict[str, Any]],
-               outputs: list[dict[str, Any]]) -> dict[str, Any]:
-        return {"eventType": kind, "eventTime": at, "producer": PRODUCER,
-                "schemaURL": RUN_EVENT_SCHEMA, "run": {"runId": self.execution_id, "facets": facets},
-                "job": {"namespace": JOB_NAMESPACE, "name": self.pipeline_name},
-                "inputs": inputs, "outputs": outputs}
-
-    def _io_datasets(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """(read from outside, written): ingest sources and external keys; stored targets."""
-        # caller holds the lock
-        written = {key for e in self._executions for key in e.outputs.values()}
-        read: dict[LineageDataset, Snapshot | None] = {}
-        wrote: dict[LineageDataset, Snapshot | None] = {}
-        for e in self._executions:
-            ok = e.status in (StepStatus.SUCCESS, StepStatus.CACHED)
-            if e.source is not None:
-                _add_dataset(read, e.source, e.after_snapshot if ok else None)
-            for logical, key in e.inputs.items():
-                if key not in written and key not in self._connections:
-                    _add_dataset(read, LineageDataset(DATA_MAP_NAMESPACE, key),
-                                 e.input_snapshots.get(logical))
-            if e.target is not None and ok:
-                _add_dataset(wrote, e.target, next(iter(e.input_snapshots.values()), None))
-        return _datasets(read), _datasets(wrote)
-
-    def _failure_message(self) -> str:
-        """Every failed step with its error: the latest record of each, then nodes that failed
-        before a record was made (known from the lifecycle)."""
-        # caller holds the lock
-        latest = {e.step_name: e for e in self._executions}
-        failed = {name: e.error or "" for name, e in latest.items() if e.status == StepStatus.FAILED}
-        for name, node in self._lifecycle.items():
-            if node["state"] == StepStatus.FAILED and name not in failed:
-                failed[name] = node["error"] or ""
-        if not failed:
-            return f"pipeline {self.pipeline_name!r} failed with no failed step recorded"
-        return "; ".join(f"step {name!r} failed: {message}" for name, message in sorted(failed.items()))
 
     def to_lineage(self) -> dict[str, Any]:
         """The run as plain data: Level 3 lineage fields, the node lifecycle (``nodes``, empty
