@@ -96,6 +96,7 @@ class _Attempt:
     error: BaseException | None = None
     hit: bool = False  # the outputs came from the cache (never retried)
     log_line: str = ""
+    abort: BaseException | None = None  # a strict hook raised: the run stops with this error
 
 
 def _now() -> str:
@@ -177,6 +178,8 @@ class DAGExecutor:
         self._cache_consulted: set[str] = set()
         self._started: float = clock()
         self._wall_ms = 0.0
+        #: the exception of a strict hook that stopped the last run (None otherwise)
+        self.abort_error: BaseException | None = None
         self.results: dict[str, NodeExecutionResult] = {
             name: NodeExecutionResult(name, transitions=[(NodeState.PENDING, clock())]) for name in self.dag
         }
@@ -303,10 +306,19 @@ class DAGExecutor:
             if result.started_at is None:
                 result.started_at = started - self._started
         self._set(name, NodeState.RUNNING)
-        if self.events.has_hooks("node_start"):
-            self.events.emit("node_start", step_name=name, layer=step.layer, start_time=_now(),
-                             attempt=attempt)
         outcome = _Attempt(name)
+        if self.events.has_hooks("node_start"):
+            try:
+                self.events.emit("node_start", step_name=name, layer=step.layer, start_time=_now(),
+                                 attempt=attempt)
+            except Exception as exc:  # only a strict hook raises: the node never runs
+                message = f"a strict node_start hook raised {type(exc).__name__}: {exc}"
+                with self._lock:
+                    result.error, result.error_type = message, type(exc).__name__
+                self._set(name, NodeState.FAILED)
+                outcome.error = outcome.abort = exc
+                outcome.log_line = f"step '{name}' not run: {message}; the run stops"
+                return outcome
         execution = None
         try:
             if attempt == 1:
@@ -354,12 +366,17 @@ class DAGExecutor:
             result.error = result.error_type = None
         state = NodeState.CACHED if outcome.hit else NodeState.SUCCESS
         self._set(name, state)
-        if outcome.hit:
-            self.events.emit("node_cached", step_name=name, layer=step.layer, duration_ms=result.duration_ms)
-        if self.events.has_hooks("node_complete"):
-            self.events.emit("node_complete", step_name=name, layer=step.layer,
-                             duration_ms=result.duration_ms, row_count=self._row_count(execution, outputs),
-                             status=state.value, attempts=attempt)
+        try:
+            if outcome.hit:
+                self.events.emit("node_cached", step_name=name, layer=step.layer,
+                                 duration_ms=result.duration_ms)
+            if self.events.has_hooks("node_complete"):
+                self.events.emit("node_complete", step_name=name, layer=step.layer,
+                                 duration_ms=result.duration_ms,
+                                 row_count=self._row_count(execution, outputs),
+                                 status=state.value, attempts=attempt)
+        except Exception as exc:  # a strict hook: the node did succeed, but the run stops
+            outcome.abort = exc
         return outcome
 
     # -- after an attempt (on the scheduling loop's thread) ------------------------------
@@ -431,6 +448,8 @@ class DAGExecutor:
             self._set(name, NodeState.READY)
         retries: list[tuple[float, str]] = []  # (due time, name): failed attempts waiting to rerun
         stopped = False
+        abort: BaseException | None = None  # a strict hook raised: stop, then raise it
+        self.abort_error = None
 
         def finish(outcome: _Attempt) -> None:
             nonlocal stopped, ready
@@ -442,7 +461,7 @@ class DAGExecutor:
                         self._set(child, NodeState.READY)
                         heapq.heappush(ready, child)
                 return
-            delay = None if stopped else self._retry_delay(outcome)
+            delay = None if stopped or outcome.abort is not None else self._retry_delay(outcome)
             if delay is not None:
                 heapq.heappush(retries, (self.clock() + delay, name))
                 return
@@ -458,6 +477,21 @@ class DAGExecutor:
             for child in sorted(self._descendants(name)):
                 self._skip(child, f"upstream step '{name}' failed")
 
+        def settle(outcome: _Attempt) -> None:
+            """Finish an attempt; a strict hook raising (in a worker or here) stops the run."""
+            nonlocal abort, stopped
+            try:
+                finish(outcome)
+            except Exception as exc:  # a strict node_error / node_retry hook
+                abort = abort or exc
+            abort = abort or outcome.abort
+            if abort is not None and not stopped:
+                stopped = True
+                for _, waiting_node in retries:  # retries never start: the run stops
+                    self.results[waiting_node].retry_delays.pop()
+                    self.results[waiting_node].reason = "retry cancelled: a strict hook stopped the run"
+                retries.clear()
+
         pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="odibi") if self.max_workers > 1 else None
         running: dict[Future[_Attempt], str] = {}
         try:
@@ -467,7 +501,7 @@ class DAGExecutor:
                 if ready and not stopped and len(running) < self.max_workers:
                     name = heapq.heappop(ready)
                     if pool is None:
-                        finish(self._attempt(name))
+                        settle(self._attempt(name))
                     else:
                         running[pool.submit(self._attempt, name)] = name
                     continue
@@ -476,7 +510,7 @@ class DAGExecutor:
                     done, _ = wait(running, timeout=timeout, return_when=FIRST_COMPLETED)
                     for future in done:
                         running.pop(future)
-                        finish(future.result())  # _attempt records failures; this surfaces bugs
+                        settle(future.result())  # _attempt records failures; this surfaces bugs
                 elif retries:  # nothing runs and nothing is ready: sleep until a retry is due
                     due, name = heapq.heappop(retries)
                     self.sleep(max(0.0, due - self.clock()))
@@ -488,6 +522,12 @@ class DAGExecutor:
             if pool is not None:
                 pool.shutdown(wait=True)
             self._wall_ms = (self.clock() - self._started) * 1000
+        if abort is not None:
+            self.abort_error = abort
+            for name in sorted(self.dag):
+                self._skip(name, f"not run: a strict hook raised {type(abort).__name__}: {abort};"
+                                 f" the run stopped")
+            raise abort
         for name in sorted(self.dag):
             self._skip(name, "not run: the pipeline stopped after a failure (fail_fast)")
         if raise_on_failure and self.failed_nodes:

@@ -213,7 +213,8 @@ class Orchestrator:
                 errors = {n: executor.results[n].error or "" for n in failed}
                 self.events.emit("pipeline_error", **totals,
                                  error_message="; ".join(f"{n}: {errors[n]}" for n in failed)
-                                 or "the run was interrupted",
+                                 or (f"a strict hook raised {executor.abort_error!r}"
+                                     if executor.abort_error is not None else "the run was interrupted"),
                                  failed_step=failed[0] if failed else None, failed_nodes=failed)
         result.hook_failures = self.events.failures_since(mark)
         if result.hook_failures:

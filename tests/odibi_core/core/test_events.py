@@ -162,3 +162,32 @@ def test_documented_payloads_on_failure_and_hook_failures_in_the_result(csv, par
     # the broken hook ran on both successful nodes; the run went on and reports it
     assert sorted(f.event for f in result.hook_failures) == ["node_complete", "node_complete"]
     assert all("ZeroDivisionError" in f.error for f in result.hook_failures)
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["sequential", "parallel"])
+def test_a_strict_hook_stops_the_run_and_every_node_says_why(csv, parallel) -> None:
+    pipeline = [*steps(csv), Step("transform", "after_left", "sql", "pandas", "SELECT * FROM l", inputs={"l": "l"}, outputs={"d": "al"})]
+    bus = EventBus()
+    seen = record_all(bus)
+
+    def gate(data):
+        if data["step_name"] == "left":
+            raise RuntimeError("gate closed")
+
+    bus.register_hook("node_start", gate, strict=True)
+    orchestrator = Orchestrator(steps=pipeline, engine_type="pandas", event_bus=bus,
+                                parallel=parallel, max_workers=2)
+    with pytest.raises(RuntimeError, match="gate closed"):
+        orchestrator.execute()
+    nodes = orchestrator.tracker.to_lineage()["nodes"]
+    assert nodes["read"]["state"] == "SUCCESS"
+    assert nodes["left"]["state"] == "FAILED"
+    assert "strict node_start hook raised RuntimeError: gate closed" in nodes["left"]["error"]
+    assert nodes["after_left"]["state"] == "SKIPPED"
+    # no node is left RUNNING, PENDING or READY: each ran, failed or says why it did not
+    assert {n["state"] for n in nodes.values()} <= {"SUCCESS", "FAILED", "SKIPPED"}
+    lineage = orchestrator.tracker.to_lineage()
+    assert [e["eventType"] for e in lineage["run_events"]] == ["START", "FAIL"]
+    assert "step 'left' failed" in lineage["run_events"][1]["run"]["facets"]["errorMessage"]["message"]
+    assert [e for e, _ in seen].count("pipeline_error") == 1
+    assert next(d for e, d in seen if e == "node_error")["step_name"] == "left"
