@@ -122,3 +122,6 @@ def test_readme_odibi_core_example_runs(tmp_path, monkeypatch) -> None:
     exec(compile(code, "README.md", "exec"), {})
     assert (tmp_path / "out" / "units.parquet").is_file()
     assert json.loads((tmp_path / "out" / "lineage.json").read_text())["steps"]
+    story = (tmp_path / "out" / "story.html").read_text()
+    assert "read_orders" in story and "<svg" in story
+    assert any((tmp_path / "out" / "cache").iterdir()), "the second run should have filled the cache"
