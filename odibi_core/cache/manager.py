@@ -80,7 +80,9 @@ class CacheDecodeError(ValueError):
 def _decode(entry: CacheEntry) -> Any:
     try:
         if entry.kind == "parquet":
-            return pd.read_parquet(io.BytesIO(entry.payload), engine="pyarrow")
+            # one thread: a threaded read can abort a short-lived process at exit
+            # (pyarrow's thread pool teardown, apache/arrow#34314); cached frames are small
+            return pd.read_parquet(io.BytesIO(entry.payload), engine="pyarrow", use_threads=False)
         return json.loads(entry.payload)
     except (*_ENCODE_ERRORS, OSError, UnicodeDecodeError) as exc:
         raise CacheDecodeError(f"cache entry {entry.key} cannot be decoded ({exc})") from exc

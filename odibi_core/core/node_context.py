@@ -68,7 +68,7 @@ class NodeContext:
         self.node_name = node_name
         self.spark = spark_session
         self.engine = engine
-        self.id = f"{_PROCESS_ID}{next(_COUNTER) & 0xFFFF:04x}"
+        self.id = f"{_PROCESS_ID}{next(_COUNTER):04x}"
         safe = _sql_safe(node_name, 40)
         # the prefix starts every view name, and an identifier must not start with a digit
         self._prefix = f"{'n' if safe[0].isdigit() else ''}{safe}_{self.id}"

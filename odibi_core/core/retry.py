@@ -153,7 +153,7 @@ class RetryPolicy:
         if retry < 1:
             raise ValueError(f"retry numbers start at 1, got {retry}")
         exponent = min(retry - 1, self._max_exponent())  # clamp BEFORE the power
-        return min(self.max_delay, self.retry_delay * self.backoff ** exponent)
+        return float(min(self.max_delay, self.retry_delay * self.backoff ** exponent))
 
     def delay(self, retry: int, rng: random.Random | None = None) -> float:
         """The wait in seconds before retry number ``retry`` (1-based), jitter applied.

@@ -452,3 +452,9 @@ def test_orchestrator_passes_its_retry_settings(flaky) -> None:
         Orchestrator(steps=one_step(), engine_type="pandas", max_retries=5, retry_policy=RetryPolicy())
     policy = RetryPolicy(max_retries=0)
     assert Orchestrator(steps=one_step(), engine_type="pandas", retry_policy=policy).retry_policy is policy
+
+
+def test_delays_are_floats_even_with_an_int_cap() -> None:
+    policy = RetryPolicy(max_retries=5, retry_delay=0.5, max_delay=3, jitter="none")
+    delays = [policy.delay(n) for n in range(1, 6)]
+    assert delays == [0.5, 1.0, 2.0, 3.0, 3.0] and all(type(d) is float for d in delays)
