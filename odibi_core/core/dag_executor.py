@@ -34,7 +34,7 @@ from .events import EventEmitter
 from .node_context import NodeContext
 from .retry import RetryPolicy
 from .step import ENGINES, LAYER_ALIASES, LAYERS
-from .step_cache import CACHEABLE_LAYERS, EXECUTOR_PARAMS, Deferred, RunDataMap, StepCache, resolve
+from .step_cache import EXECUTOR_PARAMS, Deferred, RunDataMap, StepCache, resolve
 
 __all__ = ["DAGExecutor", "NodeExecutionResult", "NodeState"]
 
@@ -130,11 +130,6 @@ class DAGExecutor:
         rng: draws retry jitter (a seeded ``random.Random`` makes delays reproducible).
     """
 
-    #: layers whose steps are pure (same inputs, same outputs) and so may be cached
-    CACHEABLE_LAYERS = CACHEABLE_LAYERS
-    #: step params that tune retries for one step (not part of the step's cache key)
-    RETRY_PARAMS = EXECUTOR_PARAMS
-
     def __init__(
         self,
         dag: Mapping[str, DAGNode],
@@ -227,7 +222,7 @@ class DAGExecutor:
 
     def policy_for(self, node: DAGNode) -> RetryPolicy:
         """The retry policy of one node: the run's, with the step's ``params`` overrides."""
-        overrides = {k: node.step.params[k] for k in self.RETRY_PARAMS if k in node.step.params}
+        overrides = {k: node.step.params[k] for k in EXECUTOR_PARAMS if k in node.step.params}
         try:
             return self.retry_policy.with_overrides(**overrides)
         except ValueError as exc:
