@@ -4,6 +4,11 @@ Suites:
   executor  DAGExecutor per-node overhead vs a bare graphlib + thread-pool loop, parallel
             efficiency vs the ideal schedule, and the step cache (cold vs all-hit rerun);
             see bench/executor.py. Takes well under 2 minutes.
+  scheduler ScheduleManager's firing delay (it sleeps until the next due time) vs the seed's
+            fixed-poll loop; see bench/scheduler.py. About 20 seconds.
+  streaming a file-watch poll over 20,000 committed files + 100 new ones vs a plain scandir,
+            and an incremental (watermark) read vs a plain read of the same rows; see
+            bench/streaming.py. About a minute.
   grader    ``python -m grader grade`` vs ``pytest --nbmake`` on the lessons; see
             bench/grader_vs_nbmake.py. Starts kernels: minutes.
 
@@ -27,11 +32,13 @@ from typing import Any
 
 import executor
 import grader_vs_nbmake
+import scheduler
+import streaming
 from benchlib import Target
 
 EXIT_TARGET_FAILED = 1
 EXIT_RUN_FAILED = 2
-SUITES = ("executor", "grader")
+SUITES = ("executor", "scheduler", "streaming", "grader")
 DEFAULT_REPEAT = {"grader": 3}  # the executor suite's default is in executor.FULL / QUICK
 
 
@@ -52,12 +59,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, default=None,
                         help="also write the targets and every timing to this JSON file")
     executor.add_arguments(parser)
+    scheduler.add_arguments(parser)
+    streaming.add_arguments(parser)
     grader_vs_nbmake.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.repeat is not None and args.repeat < 1:
         parser.error("--repeat must be at least 1")
     try:
         executor.settings(args)
+        scheduler.settings(args)
+        streaming.settings(args)
     except ValueError as exc:
         parser.error(str(exc))
     return args
@@ -72,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for suite in suites:
             if suite == "executor":
                 found, details[suite] = executor.run_suite(args)
+            elif suite == "scheduler":
+                found, details[suite] = scheduler.run_suite(args)
+            elif suite == "streaming":
+                found, details[suite] = streaming.run_suite(args)
             else:
                 repeat = args.repeat if args.repeat is not None else DEFAULT_REPEAT["grader"]
                 found, details[suite] = grader_vs_nbmake.run_suite(args, repeat)

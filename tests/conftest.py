@@ -20,3 +20,12 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ODIBI_COURSE_HOME", str(tmp_path / "course_home"))
     monkeypatch.delenv("ODIBI_COURSE_ROOT", raising=False)
     monkeypatch.delenv("ODIBI_WORKDIR", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _seed_code_runs_in_tmp(request: pytest.FixtureRequest, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seed code kept verbatim writes relative paths (the default ``artifacts/checkpoints``);
+    it runs in the test's own folder, never in the checkout."""
+    if request.module.__name__.startswith("test_seed_"):
+        monkeypatch.chdir(tmp_path)

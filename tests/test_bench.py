@@ -52,4 +52,20 @@ def test_help_lists_both_suites(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     for option in ("--suite", "--check", "--quick", "--nodes", "--orders-rows", "--jobs", "--timeout"):
         assert option in proc.stdout, f"{option} missing from --help:\n{proc.stdout}"
-    assert "grader" in proc.stdout and "executor" in proc.stdout
+    for suite in ("grader", "executor", "scheduler", "streaming"):
+        assert suite in proc.stdout, f"{suite} missing from --help"
+
+
+def test_streaming_and_scheduler_suites_quick_print_their_verdicts(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = _run("--suite", "streaming", "--quick", "--repeat", "1", "--json", str(out), tmp_path=tmp_path)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert re.search(r"^file-watch poll, selection \+ reading \([0-9,]+ seen \+ \d+ new files\) "
+                     r"= [0-9.]+ ms\s+target <= 100 ms\s+(PASS|FAIL)", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^ratio incremental poll/plain read \([0-9,]+ rows\) " + VERDICT, proc.stdout,
+                     re.M), proc.stdout
+    assert {t["suite"] for t in json.loads(out.read_text(encoding="utf-8"))["targets"]} == {"streaming"}
+    proc = _run("--suite", "scheduler", "--quick", tmp_path=tmp_path)
+    assert proc.returncode == 0, f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert re.search(r"^median firing delay \(ScheduleManager, \d+ ms interval\) = [0-9.]+ ms\s+"
+                     r"target <= 50 ms\s+(PASS|FAIL)\s+\(seed-style", proc.stdout, re.M), proc.stdout

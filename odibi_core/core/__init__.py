@@ -6,8 +6,9 @@ from ..cache import CacheManager
 from ..engine import create_engine_context
 from .config_loader import ConfigLoader
 from .config_validator import ConfigValidator
+from .continuous import ContinuousResult, ContinuousRunner, IterationResult, StreamRunError
 from .dag_builder import DAGBuilder, DAGNode
-from .dag_executor import DAGExecutor, NodeExecutionResult, NodeState
+from .dag_executor import DAGExecutor, ExecutionMode, NodeExecutionResult, NodeState
 from .events import EventEmitter
 from .node_context import NodeContext, ScopedEngineContext
 from .orchestrator import OrchestrationResult, Orchestrator
@@ -19,10 +20,14 @@ __all__ = [
     "CacheManager",
     "ConfigLoader",
     "ConfigValidator",
+    "ContinuousResult",
+    "ContinuousRunner",
     "DAGBuilder",
     "DAGExecutor",
     "DAGNode",
     "EventEmitter",
+    "ExecutionMode",
+    "IterationResult",
     "Jitter",
     "NodeContext",
     "NodeExecutionResult",
@@ -34,6 +39,7 @@ __all__ = [
     "ScopedEngineContext",
     "Step",
     "StepExecution",
+    "StreamRunError",
     "Tracker",
     "create_engine_context",
 ]

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -36,14 +36,27 @@ from .retry import RetryPolicy
 from .step import ENGINES, LAYER_ALIASES, LAYERS
 from .step_cache import EXECUTOR_PARAMS, Deferred, RunDataMap, StepCache, resolve
 
-__all__ = ["DAGExecutor", "NodeExecutionResult", "NodeState"]
+__all__ = ["DAGExecutor", "ExecutionMode", "NodeExecutionResult", "NodeState"]
 
 log = logging.getLogger(__name__)
 
 
+class ExecutionMode(StrEnum):
+    """How a DAGExecutor is used.
+
+    BATCH runs the DAG once. STREAM runs it once per micro-batch (see :meth:`DAGExecutor.
+    run_continuous`), each iteration checkpointed. RESUME runs it once, skipping the nodes the
+    latest checkpoint says are complete, unless a node that must run needs their outputs.
+    """
+
+    BATCH = "batch"
+    STREAM = "stream"
+    RESUME = "resume"
+
+
 class NodeState(StrEnum):
     """Where a node is in its lifecycle. A retried node goes RUNNING -> FAILED -> READY ->
-    RUNNING ... and ends in one of CACHED, SUCCESS, FAILED or SKIPPED."""
+    RUNNING ... and ends in one of CACHED, SUCCESS, RESUMED, FAILED or SKIPPED."""
 
     PENDING = "PENDING"  # waiting for dependencies
     READY = "READY"  # dependencies done (or a retry scheduled), queued
@@ -52,6 +65,7 @@ class NodeState(StrEnum):
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"  # never ran: an upstream node failed or the run stopped
+    RESUMED = "RESUMED"  # complete in the checkpoint resumed from; not run again
 
 
 @dataclass
@@ -80,12 +94,15 @@ class NodeExecutionResult:
 
     @property
     def success(self) -> bool:
-        return self.state in (NodeState.SUCCESS, NodeState.CACHED)
+        return self.state in _DONE
 
     @property
     def retries(self) -> int:
         """Attempts after the first."""
         return max(0, self.attempts - 1)
+
+
+_DONE = (NodeState.SUCCESS, NodeState.CACHED, NodeState.RESUMED)
 
 
 @dataclass
@@ -128,6 +145,11 @@ class DAGExecutor:
         clock: monotonic clock in seconds, for durations and retry due times.
         sleep: waits for the next retry when nothing is running (injectable for tests).
         rng: draws retry jitter (a seeded ``random.Random`` makes delays reproducible).
+        mode: BATCH, STREAM or RESUME (see :class:`ExecutionMode`).
+        checkpoint_manager: where checkpoints go. With one, a BATCH or RESUME run saves a
+            checkpoint when it ends (success or failure), RESUME starts from the latest one,
+            and a STREAM run saves one per iteration.
+        dag_name: the name checkpoints are kept under.
     """
 
     def __init__(
@@ -148,6 +170,9 @@ class DAGExecutor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = time.sleep,
         rng: random.Random | None = None,
+        mode: ExecutionMode | str = ExecutionMode.BATCH,
+        checkpoint_manager: Any = None,
+        dag_name: str = "pipeline",
     ) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be >= 1, got {max_workers}")
@@ -172,12 +197,33 @@ class DAGExecutor:
         self._policies: dict[str, RetryPolicy] = {}
         self._cache_consulted: set[str] = set()
         self._started: float = clock()
+        self._started_wall = datetime.now(UTC)
         self._wall_ms = 0.0
+        try:
+            self.mode = ExecutionMode(mode)
+        except ValueError:
+            raise ValueError(f"mode must be one of {[m.value for m in ExecutionMode]}, got {mode!r}") from None
+        self.checkpoint_manager = checkpoint_manager
+        self.dag_name = dag_name
+        #: set by run_continuous: stamped on tracker records and checkpoints
+        self.iteration: int | None = None
+        self.checkpoint_id: str | None = None
+        #: the checkpoint a RESUME run started from, and the one the last run saved
+        self.resumed_from: Any = None
+        self.last_checkpoint: Any = None
         #: the exception of a strict hook that stopped the last run (None otherwise)
         self.abort_error: BaseException | None = None
-        self.results: dict[str, NodeExecutionResult] = {
-            name: NodeExecutionResult(name, transitions=[(NodeState.PENDING, clock())]) for name in self.dag
+        self.results: dict[str, NodeExecutionResult] = {}
+        self._reset()
+
+    def _reset(self) -> None:
+        """Fresh per-run state: node results and the cache bookkeeping."""
+        self.results = {
+            name: NodeExecutionResult(name, transitions=[(NodeState.PENDING, self.clock())])
+            for name in self.dag
         }
+        self._policies.clear()
+        self._cache_consulted.clear()
 
     # -- state -------------------------------------------------------------------------
     def _set(self, name: str, state: NodeState) -> None:
@@ -201,7 +247,12 @@ class DAGExecutor:
 
     @property
     def successful_nodes(self) -> list[str]:
-        return self._names(NodeState.SUCCESS, NodeState.CACHED)
+        return self._names(*_DONE)
+
+    @property
+    def resumed_nodes(self) -> list[str]:
+        """Nodes a RESUME run did not run again: complete in the checkpoint it started from."""
+        return self._names(NodeState.RESUMED)
 
     @property
     def skipped_nodes(self) -> list[str]:
@@ -286,7 +337,8 @@ class DAGExecutor:
         snapshots = {k: v.snapshot for k, v in outputs.items() if v.snapshot is not None}
         frames = self._frames({k: resolve(v) for k, v in outputs.items() if k not in snapshots})
         ordered = {k: snapshots[k] for k in outputs if k in snapshots}
-        self.tracker.record_cached(node.step, self.context, frames, snapshots=ordered)
+        self.tracker.record_cached(node.step, self.context, frames, snapshots=ordered,
+                                   iteration=self.iteration, checkpoint_id=self.checkpoint_id)
 
     # -- one attempt (on a worker thread, or inline) --------------------------------------
     def _attempt(self, name: str) -> _Attempt:
@@ -332,7 +384,8 @@ class DAGExecutor:
                 if self.tracker is not None:
                     # each attempt is its own tracker record
                     execution = self.tracker.start_step(step, self.context, self._frames(inputs),
-                                                        attempt=attempt)
+                                                        attempt=attempt, iteration=self.iteration,
+                                                        checkpoint_id=self.checkpoint_id)
                 # the node's own temp tables: gone when the attempt ends, invisible to others
                 with NodeContext(name, engine=self.context) as scope:
                     outputs = node_class(step)(step, scope.scoped_engine()).run(inputs)
@@ -434,9 +487,22 @@ class DAGExecutor:
     # -- the loop ---------------------------------------------------------------------
     def execute(self, *, raise_on_failure: bool = True) -> dict[str, Any]:
         """Run every node (retrying retryable failures); return the data map. With
-        ``raise_on_failure`` a failed run raises PipelineError naming every failed node."""
+        ``raise_on_failure`` a failed run raises PipelineError naming every failed node.
+
+        In RESUME mode the nodes complete in the latest checkpoint end RESUMED without running,
+        except those whose outputs a node that must run needs (their outputs lived in memory):
+        those run again (or come from the cache). With a checkpoint manager, a BATCH or
+        RESUME run saves a checkpoint when it ends, whether it succeeded or not."""
+        self._reset()
         self._started = self.clock()
+        self._started_wall = datetime.now(UTC)
         waiting = {name: set(node.dependencies) for name, node in self.dag.items()}
+        for name in self._resume_plan():
+            self._set(name, NodeState.RESUMED)
+            self.results[name].reason = f"complete in checkpoint {self.resumed_from.checkpoint_id}"
+            del waiting[name]
+        for deps in waiting.values():
+            deps.difference_update(self.resumed_nodes)
         ready = [name for name, deps in waiting.items() if not deps]
         heapq.heapify(ready)
         for name in ready:
@@ -451,6 +517,8 @@ class DAGExecutor:
             name = outcome.name
             if outcome.error is None:
                 for child in sorted(self.dag[name].dependents):
+                    if child not in waiting:  # RESUMED: complete in the checkpoint, not run
+                        continue
                     waiting[child].discard(name)
                     if not waiting[child] and self.results[child].state is NodeState.PENDING:
                         self._set(child, NodeState.READY)
@@ -517,6 +585,8 @@ class DAGExecutor:
             if pool is not None:
                 pool.shutdown(wait=True)
             self._wall_ms = (self.clock() - self._started) * 1000
+            if self.checkpoint_manager is not None and self.mode is not ExecutionMode.STREAM:
+                self.save_checkpoint()
         if abort is not None:
             self.abort_error = abort
             for name in sorted(self.dag):
@@ -528,6 +598,75 @@ class DAGExecutor:
         if raise_on_failure and self.failed_nodes:
             raise PipelineError(self.failed_nodes, {n: self.results[n].error or "" for n in self.failed_nodes})
         return self.data_map
+
+    # -- checkpoints --------------------------------------------------------------------
+    def _resume_plan(self) -> set[str]:
+        """RESUME: the nodes complete in the latest checkpoint that no node to run needs."""
+        self.resumed_from = None
+        if self.mode is not ExecutionMode.RESUME:
+            return set()
+        if self.checkpoint_manager is None:
+            raise ValueError("ExecutionMode.RESUME needs a checkpoint_manager to resume from")
+        self.resumed_from = self.checkpoint_manager.load_latest(self.dag_name)
+        done = self.checkpoint_manager.get_resume_point(self.resumed_from) & set(self.dag)
+        needed: set[str] = set()
+        todo = [name for name in self.dag if name not in done]
+        while todo:  # a node that runs needs its parents' outputs, which lived in memory
+            for parent in self.dag[todo.pop()].dependencies:
+                if parent in done and parent not in needed:
+                    needed.add(parent)
+                    todo.append(parent)
+        return done - needed
+
+    def node_checkpoints(self) -> list[Any]:
+        """The completed nodes of the last run, as checkpoint records."""
+        from ..checkpoint import NodeCheckpoint
+
+        previous = {n.node_name: n for n in getattr(self.resumed_from, "completed_nodes", [])}
+        records = []
+        for name in self.successful_nodes:
+            result = self.results[name]
+            if result.state is NodeState.RESUMED and name in previous:
+                records.append(previous[name])  # carried forward as it was
+                continue
+            finished = self._started_wall + timedelta(seconds=result.finished_at or 0.0)
+            records.append(NodeCheckpoint(
+                node_name=name,
+                state="SUCCESS",
+                completed_at=finished.isoformat(timespec="milliseconds"),
+                duration_ms=round(result.duration_ms, 3),
+                attempts=max(result.attempts, 1),
+            ))
+        return records
+
+    def save_checkpoint(self, *, metadata: Mapping[str, Any] | None = None) -> Any:
+        """Save what the last run completed (the checkpoint is also kept as ``last_checkpoint``)."""
+        if self.checkpoint_manager is None:
+            raise ValueError("save_checkpoint needs a checkpoint_manager")
+        done = set(self.successful_nodes)
+        checkpoint = self.checkpoint_manager.create_checkpoint(
+            dag_name=self.dag_name,
+            completed_nodes=self.node_checkpoints(),
+            pending_nodes={name for name in self.dag if name not in done},
+            mode=self.mode.value,
+            iteration=self.iteration or 0,
+            metadata={"failed_nodes": self.failed_nodes, **(metadata or {})},
+        )
+        self.checkpoint_manager.save(checkpoint)
+        self.last_checkpoint = checkpoint
+        return checkpoint
+
+    # -- streaming -----------------------------------------------------------------------
+    def run_continuous(self, stream_manager: Any, max_iterations: int | None = None,
+                       sleep_seconds: float = 10, **options: Any) -> Any:
+        """Run the DAG once per micro-batch of ``stream_manager``'s sources, exactly once.
+
+        See :class:`odibi_core.core.continuous.ContinuousRunner` for the protocol (offsets log,
+        idempotent sink, commits log, source commit) and the options."""
+        from .continuous import ContinuousRunner
+
+        return ContinuousRunner(self, stream_manager, **options).run(
+            max_iterations=max_iterations, sleep_seconds=sleep_seconds)
 
     # -- reading the run ----------------------------------------------------------------
     def critical_path(self) -> tuple[list[str], float]:

@@ -34,6 +34,8 @@ EVENTS = (
     "node_error",
     "node_retry",
     "node_cached",
+    "batch_committed",  # run_continuous: a micro-batch is in the sink and committed
+    "batch_error",  # run_continuous: a micro-batch failed; it is replayed (same batch id)
 )
 
 

@@ -228,5 +228,11 @@ class ScopedEngineContext(EngineContext):
     def is_frame(self, value: Any) -> bool:
         return self.engine.is_frame(value)
 
+    def union_all(self, frames: Any) -> Any:
+        return self.engine.union_all(frames)
+
+    def incremental_slice(self, frame: Any, column: str, *args: Any, **kwargs: Any) -> Any:
+        return self.engine.incremental_slice(frame, column, *args, **kwargs)
+
     def close(self) -> None:
         """Nothing to release: the shared engine outlives the node."""

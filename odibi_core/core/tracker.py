@@ -385,10 +385,13 @@ class Tracker:
         return execution
 
     def record_cached(self, step: Step, context: EngineContext, outputs: Mapping[str, Any], *,
-                      snapshots: Mapping[str, Snapshot] | None = None) -> StepExecution:
+                      snapshots: Mapping[str, Snapshot] | None = None,
+                      iteration: int | None = None,
+                      checkpoint_id: str | None = None) -> StepExecution:
         """Record a cache hit: no input snapshot, the restored outputs (or the ``snapshots``
         kept with them in the cache), status CACHED."""
-        execution = self.start_step(step, context, {})
+        execution = self.start_step(step, context, {}, iteration=iteration,
+                                    checkpoint_id=checkpoint_id)
         return self.end_step(execution, outputs, status=StepStatus.CACHED, context=context,
                              snapshots=snapshots)
 

@@ -7,12 +7,14 @@ nothing outside ``odibi_core.engine`` branches on the engine name.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["FORMATS", "EngineContext", "Snapshot", "infer_format"]
+from ..errors import EngineError
+
+__all__ = ["FORMATS", "EngineContext", "IncrementalSlice", "Snapshot", "infer_format"]
 
 FORMATS = ("csv", "json", "parquet", "sqlite")
 _SUFFIXES = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet", ".pq": "parquet",
@@ -64,6 +66,19 @@ class Snapshot:
         if rows is not None and not isinstance(rows, int):
             raise ValueError(f"not a snapshot record: row_count {rows!r}")
         return cls(schema=schema, row_count=rows, sample=sample)
+
+
+class IncrementalSlice(NamedTuple):
+    """What :meth:`EngineContext.incremental_slice` returns.
+
+    ``frame``: the rows to deliver. ``high``: the largest watermark value among them (a Python
+    scalar or ``pandas.Timestamp``), None when there are none. ``high_keys``: row key -> how
+    many of the returned rows have that key and ``column == high``.
+    """
+
+    frame: Any
+    high: Any
+    high_keys: dict[str, int]
 
 
 class EngineContext(ABC):
@@ -127,6 +142,41 @@ class EngineContext(ABC):
     @abstractmethod
     def is_frame(self, value: Any) -> bool:
         """Whether ``value`` is this engine's dataframe type."""
+
+    # -- streaming (not abstract, so engines written before streaming keep working) --------
+    def union_all(self, frames: Sequence[Any]) -> Any:
+        """One frame holding every row of ``frames``, matched by column name (a column missing
+        from a frame is null there). One frame is returned as is; none is an EngineError."""
+        raise EngineError(f"the {self.name or type(self).__name__} engine has no union_all",
+                          engine=self.name or None)
+
+    def incremental_slice(self, frame: Any, column: str, low: Any = None,
+                          delivered: Mapping[str, int] | None = None, *, high: Any = None,
+                          high_keys: Mapping[str, int] | None = None,
+                          key_columns: Sequence[str] | None = None) -> IncrementalSlice:
+        """The rows of ``frame`` an incremental (high-water mark) read delivers next.
+
+        Keeps rows with ``column >= low`` (all non-null rows when ``low`` is None) and drops,
+        among the rows with ``column == low``, the ones already delivered: ``delivered`` maps a
+        row key to how many rows with that key were delivered at ``low``, and that many are
+        dropped per key. So a row that arrives later with a value equal to the watermark is
+        delivered once, and a row delivered before is never delivered again; ``>`` alone would
+        lose the late row, ``>=`` alone would repeat the old ones. Rows with a null ``column``
+        are never delivered.
+
+        ``high`` / ``high_keys`` bound a replay: rows with ``column > high`` are dropped and,
+        at ``column == high``, at most ``high_keys[key]`` rows per key are kept counting the
+        ones ``delivered`` already holds (so replaying a logged batch gives exactly its rows).
+
+        Row key: sha256 (hex) of the canonical JSON of the key columns (``key_columns``, default
+        all columns) sorted by name: ``{"a":1,"b":"x"}`` with no spaces, nulls as ``null``,
+        timestamps as ``yyyy-MM-ddTHH:mm:ss.ffffff``. Keys are computed only for rows at the
+        boundary values; engines never collect the whole frame (Spark collects the max and the
+        keys at the max). Rows with equal keys are interchangeable: pick key columns that
+        identify a row when other columns may differ.
+        """
+        raise EngineError(f"the {self.name or type(self).__name__} engine has no incremental reads",
+                          engine=self.name or None)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release what the context holds (connections); the shared Spark session stays."""

@@ -21,7 +21,7 @@ import logging
 import math
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import atomic_write
 from ..errors import EngineError
-from .base import EngineContext, Snapshot, infer_format
+from .base import EngineContext, IncrementalSlice, Snapshot, infer_format
 
 __all__ = ["PandasEngineContext"]
 
@@ -181,11 +181,73 @@ class PandasEngineContext(EngineContext):
     def is_frame(self, value: Any) -> bool:
         return isinstance(value, pd.DataFrame)
 
+    # -- streaming -------------------------------------------------------------------------
+    def union_all(self, frames: Sequence[Any]) -> pd.DataFrame:
+        """``pd.concat`` by column name with a fresh index; one frame is returned as is."""
+        frames = [self._frame(frame, "union_all") for frame in frames]
+        if not frames:
+            raise EngineError("union_all needs at least one frame, got none", engine=self.name)
+        return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+    def incremental_slice(self, frame: Any, column: str, low: Any = None,
+                          delivered: Mapping[str, int] | None = None, *, high: Any = None,
+                          high_keys: Mapping[str, int] | None = None,
+                          key_columns: Sequence[str] | None = None) -> IncrementalSlice:
+        """See :meth:`EngineContext.incremental_slice`. Vectorised filters; row keys are hashed
+        only for the rows at ``low`` and ``high``. A frame that passes whole is not copied."""
+        frame = self._frame(frame, "incremental_slice")
+        keys = check_slice_columns([str(c) for c in frame.columns], column, key_columns, self.name)
+        values = frame[column]
+        try:
+            mask = values.notna()
+            if low is not None:
+                mask &= values >= low
+            if high is not None:
+                mask &= values <= high
+            kept = frame if bool(mask.all()) else frame[mask.to_numpy()]
+            for value, (skip, cap) in boundary_trims(low, delivered, high, high_keys).items():
+                kept = _trim_at(kept, column, value, keys, skip, cap)
+            if kept is not frame:
+                kept = kept.reset_index(drop=True)
+            if len(kept) == 0:
+                return IncrementalSlice(kept, None, {})
+            top = kept[column].max()
+            at_top = kept[(kept[column] == top).to_numpy()]
+        except TypeError as exc:
+            raise EngineError(f"cannot compare column {column!r} ({values.dtype}) with the watermark"
+                              f" {low!r}/{high!r}: {exc}", engine=self.name) from exc
+        counts: dict[str, int] = {}
+        for key in row_keys(at_top, keys):
+            counts[key] = counts.get(key, 0) + 1
+        return IncrementalSlice(kept, top.item() if isinstance(top, np.generic) else top, counts)
+
     def _frame(self, value: Any, what: str) -> pd.DataFrame:
         if not isinstance(value, pd.DataFrame):
             raise EngineError(f"{what}: expected a pandas DataFrame, got {type(value).__name__}",
                               engine=self.name)
         return value
+
+
+def _trim_at(frame: pd.DataFrame, column: str, value: Any, keys: list[str],
+             skip: Mapping[str, int] | None, cap: Mapping[str, int] | None) -> pd.DataFrame:
+    """Among rows with ``column == value``: drop the first ``skip[key]`` rows of each key and
+    any beyond the ``cap[key]``-th (a key missing from ``cap`` keeps none)."""
+    at = (frame[column] == value).to_numpy()
+    if not at.any():
+        return frame
+    positions = np.flatnonzero(at)
+    rowkeys = pd.Series(row_keys(frame.iloc[positions], keys))
+    occurrence = rowkeys.groupby(rowkeys).cumcount().to_numpy()
+    drop = np.zeros(len(positions), dtype=bool)
+    if skip:
+        drop |= occurrence < rowkeys.map(skip).fillna(0).to_numpy()
+    if cap is not None:
+        drop |= occurrence >= rowkeys.map(cap).fillna(0).to_numpy()
+    if not drop.any():
+        return frame
+    keep = np.ones(len(frame), dtype=bool)
+    keep[positions[drop]] = False
+    return frame[keep]
 
 
 # -- readers and writers ----------------------------------------------------------------
@@ -300,6 +362,73 @@ def json_is_array(path: Path) -> bool:
             if stripped:
                 return stripped[:1] == b"["
     return False
+
+
+def check_slice_columns(columns: list[str], column: str, key_columns: Sequence[str] | None,
+                        engine: str) -> list[str]:
+    """The key columns (sorted; default every column) after checking they and ``column``
+    exist; EngineError naming what is missing and the columns present."""
+    wanted = [column, *(key_columns or [])]
+    missing = [name for name in wanted if name not in columns]
+    if missing:
+        raise EngineError(f"incremental read: no column(s) {missing}; the frame has {columns}",
+                          engine=engine)
+    return sorted(key_columns or columns)
+
+
+def boundary_trims(low: Any, delivered: Mapping[str, int] | None, high: Any,
+                   high_keys: Mapping[str, int] | None) -> dict[Any, tuple[Any, Any]]:
+    """Boundary value -> (skip counts, cap counts) for :meth:`incremental_slice`; one entry
+    when ``low == high`` so both apply to one numbering of the rows at that value."""
+    trims: dict[Any, tuple[Any, Any]] = {}
+    if low is not None and delivered:
+        trims[low] = (dict(delivered), None)
+    if high is not None and high_keys is not None:
+        same = low is not None and bool(low == high) and low in trims
+        trims[high] = (trims[low][0] if same else None, dict(high_keys))
+    return trims
+
+
+#: how row keys render timestamps (Spark's ``to_json`` is given the same pattern)
+ROW_KEY_TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%f"
+
+
+def canonical_value(value: Any) -> Any:
+    """A key cell as JSON data: missing values (None, NaN, NaT) as None, numpy scalars as
+    Python, timestamps as ``ROW_KEY_TIMESTAMP`` text in UTC, dates as ISO text."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, datetime):
+        if value is pd.NaT:
+            return None
+        stamp = pd.Timestamp(value)
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return stamp.strftime(ROW_KEY_TIMESTAMP)
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(json_safe(value))
+
+
+def row_keys(frame: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """sha256 hex of each row's canonical JSON over ``columns`` (given sorted), e.g.
+    ``{"a":1,"b":"x"}``: the row key of :meth:`EngineContext.incremental_slice`."""
+    names = list(columns)
+    out = []
+    for row in frame[names].itertuples(index=False, name=None):
+        text = json.dumps(dict(zip(names, (canonical_value(v) for v in row), strict=True)),
+                          separators=(",", ":"), ensure_ascii=False)
+        out.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return out
 
 
 def _narrow_hugeints(relation: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:

@@ -36,16 +36,18 @@ import tempfile
 import threading
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..atomic import fsync_dir
 from ..errors import EngineError
-from .base import EngineContext, Snapshot
+from .base import EngineContext, IncrementalSlice, Snapshot
 from .pandas_context import (
+    boundary_trims,
     check_mode,
+    check_slice_columns,
     json_is_array,
     json_safe,
     missing_path_error,
@@ -308,6 +310,74 @@ class SparkEngineContext(EngineContext):
 
         return isinstance(value, DataFrame)
 
+    # -- streaming -------------------------------------------------------------------------
+    def union_all(self, frames: Sequence[Any]) -> DataFrame:
+        """``unionByName(allowMissingColumns=True)`` over the frames (lazy, no job)."""
+        frames = [self._frame(frame, "union_all") for frame in frames]
+        if not frames:
+            raise EngineError("union_all needs at least one frame, got none", engine=self.name)
+        with spark_errors("cannot union the frames"):
+            out = frames[0]
+            for frame in frames[1:]:
+                out = out.unionByName(frame, allowMissingColumns=True)
+            return out
+
+    def incremental_slice(self, frame: Any, column: str, low: Any = None,
+                          delivered: Mapping[str, int] | None = None, *, high: Any = None,
+                          high_keys: Mapping[str, int] | None = None,
+                          key_columns: Sequence[str] | None = None) -> IncrementalSlice:
+        """See :meth:`EngineContext.incremental_slice`. Two small jobs: the max of ``column``,
+        then the row keys (``sha2(to_json(struct(keys)))``) and counts at that max; nothing else
+        is collected. The returned frame stays lazy and is pinned to what was counted
+        (``column <= high`` and at most the counted rows per key at ``high``), so rows that
+        reach the source between Spark's jobs are left for the next read, not half-delivered."""
+        from pyspark.sql import functions as F
+
+        frame = self._frame(frame, "incremental_slice")
+        keys = check_slice_columns(list(frame.columns), column, key_columns, self.name)
+        target = F.col(_quote(column))
+        with spark_errors(f"incremental read on column {column!r}"):
+            condition = target.isNotNull()
+            if low is not None:
+                condition &= target >= F.lit(_spark_literal(low))
+            if high is not None:
+                condition &= target <= F.lit(_spark_literal(high))
+            kept = frame.filter(condition)
+            for value, (skip, cap) in boundary_trims(low, delivered, high, high_keys).items():
+                kept = self._trim_at(kept, column, value, keys, skip, cap)
+            top = kept.agg(F.max(target).alias("high")).collect()[0]["high"]
+            if top is None:
+                return IncrementalSlice(kept, None, {})
+            at_top = kept.filter(target == F.lit(top))
+            rows = at_top.groupBy(_row_key(keys).alias("key")).count().collect()
+            counts = {row["key"]: int(row["count"]) for row in rows}
+            pinned = self._trim_at(kept.filter(target <= F.lit(top)), column, top, keys, None, counts)
+        return IncrementalSlice(pinned, top, counts)
+
+    def _trim_at(self, frame: DataFrame, column: str, value: Any, keys: list[str],
+                 skip: Mapping[str, int] | None, cap: Mapping[str, int] | None) -> DataFrame:
+        """Among rows with ``column == value``: drop the first ``skip[key]`` rows of each key
+        and any beyond the ``cap[key]``-th; the limits travel as a small broadcast frame."""
+        from pyspark.sql import Window
+        from pyspark.sql import functions as F
+
+        target = F.col(_quote(column))
+        literal = F.lit(_spark_literal(value))
+        limits = [(key, int((skip or {}).get(key, 0)), None if cap is None else int(cap.get(key, 0)))
+                  for key in sorted(set(skip or {}) | set(cap or {}))]
+        table = self.session.createDataFrame(limits, "__odibi_key string, __odibi_skip long,"
+                                                     " __odibi_cap long")
+        at = (frame.filter(target == literal)
+              .withColumn("__odibi_key", _row_key(keys))
+              .withColumn("__odibi_n", F.row_number().over(
+                  Window.partitionBy("__odibi_key").orderBy("__odibi_key")) - 1)
+              .join(F.broadcast(table), "__odibi_key", "left"))
+        keep = F.col("__odibi_n") >= F.coalesce(F.col("__odibi_skip"), F.lit(0))
+        if cap is not None:
+            keep &= F.col("__odibi_n") < F.coalesce(F.col("__odibi_cap"), F.lit(0))
+        rest = frame.filter(~(target == literal))
+        return rest.unionByName(at.filter(keep).select(*[F.col(_quote(c)) for c in frame.columns]))
+
     def _frame(self, value: Any, what: str) -> DataFrame:
         if not self.is_frame(value):
             raise EngineError(f"{what}: expected a Spark DataFrame, got {type(value).__name__}",
@@ -338,6 +408,35 @@ def _drop_global_views(session: SparkSession, views: list[str]) -> None:
             session.catalog.dropGlobalTempView(view)
         except (PySparkException, Py4JError) as exc:
             log.warning("could not drop the global temp view %s: %s", view, _first_line(str(exc)))
+
+
+def _quote(name: str) -> str:
+    """A column name for ``F.col`` (backticks, so dots and spaces are part of the name)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _spark_literal(value: Any) -> Any:
+    """A watermark as something ``F.lit`` takes: numpy scalars as Python, pandas Timestamps
+    as ``datetime``."""
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        return value.item()
+    return value
+
+
+def _row_key(keys: list[str]) -> Any:
+    """The row key column: sha256 of ``to_json`` of the (sorted) key columns, nulls kept and
+    timestamps in the pandas engine's format, so both engines give the same keys."""
+    from pyspark.sql import functions as F
+
+    options = {"ignoreNullFields": "false", "timestampFormat": _TIMESTAMP_PATTERN,
+               "timestampNTZFormat": _TIMESTAMP_PATTERN}
+    struct = F.struct(*[F.col(_quote(key)).alias(key) for key in keys])
+    return F.sha2(F.to_json(struct, options), 256)
+
+
+_TIMESTAMP_PATTERN = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS"
 
 
 def _local_path(location: str) -> Path | None:

@@ -1,0 +1,1 @@
+"""Runnable examples: ``python -m odibi_core.examples.<name>``."""
