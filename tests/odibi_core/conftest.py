@@ -1,5 +1,5 @@
-"""Streaming fixtures: the Spark engine (skipped without pyspark or Java, a failure when
-ODIBI_REQUIRE_SPARK=1)."""
+"""odibi_core fixtures: one Spark engine for the whole run (skipped without pyspark or Java, a
+failure when ODIBI_REQUIRE_SPARK=1)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from odibi_core.engine import SparkEngineContext
 
 @pytest.fixture(scope="session")
 def spark_engine() -> Iterator[SparkEngineContext]:
+    """The Spark engine on a local[2] session, started once per test run."""
     require("ODIBI_REQUIRE_SPARK", spark_available(),
             "pip install -e '.[spark]' and a Java 17 runtime (conda: openjdk)")
-    context = SparkEngineContext(master="local[2]", app_name="odibi-streaming-tests")
+    context = SparkEngineContext(master="local[2]", app_name="odibi-core-tests")
     context.session.sparkContext.setLogLevel("ERROR")
     yield context
