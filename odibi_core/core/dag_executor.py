@@ -26,12 +26,14 @@ from enum import StrEnum
 from typing import Any
 
 from ..cache import CacheManager
+from ..checkpoint import CheckpointMode
 from ..engine.base import EngineContext
 from ..errors import PipelineError, StepError
 from ..nodes.registry import node_class
 from .dag_builder import DAGNode
 from .events import EventEmitter
 from .node_context import NodeContext
+from .resume import ResumePlan, plan_resume, resume_keys
 from .retry import RetryPolicy
 from .step import ENGINES, LAYER_ALIASES, LAYERS
 from .step_cache import EXECUTOR_PARAMS, Deferred, RunDataMap, StepCache, resolve
@@ -146,10 +148,18 @@ class DAGExecutor:
         sleep: waits for the next retry when nothing is running (injectable for tests).
         rng: draws retry jitter (a seeded ``random.Random`` makes delays reproducible).
         mode: BATCH, STREAM or RESUME (see :class:`ExecutionMode`).
-        checkpoint_manager: where checkpoints go. With one, a BATCH or RESUME run saves a
-            checkpoint when it ends (success or failure), RESUME starts from the latest one,
-            and a STREAM run saves one per iteration.
+        checkpoint_manager: where checkpoints go. With one, a BATCH or RESUME run saves
+            checkpoints as ``checkpoint_mode`` says, RESUME starts from the latest one, and a
+            STREAM run saves one per iteration.
+        checkpoint_mode: when a BATCH or RESUME run saves: MANUAL (only when you call
+            :meth:`save_checkpoint`), AUTO (after every node that completes), INTERVAL (after a
+            node completes, at most every ``checkpoint_interval`` seconds) or LAYER (when every
+            node of a DAG level has finished). All but MANUAL also save when the run ends.
+        checkpoint_interval: seconds between INTERVAL saves.
         dag_name: the name checkpoints are kept under.
+
+    A node is recorded as complete with its resume key (see :mod:`odibi_core.core.resume`)
+    and, when its outputs are in the cache, where they are: only such outputs are *durable*.
     """
 
     def __init__(
@@ -172,6 +182,8 @@ class DAGExecutor:
         rng: random.Random | None = None,
         mode: ExecutionMode | str = ExecutionMode.BATCH,
         checkpoint_manager: Any = None,
+        checkpoint_mode: CheckpointMode | str = CheckpointMode.AUTO,
+        checkpoint_interval: float = 60.0,
         dag_name: str = "pipeline",
     ) -> None:
         if max_workers < 1:
@@ -204,7 +216,21 @@ class DAGExecutor:
         except ValueError:
             raise ValueError(f"mode must be one of {[m.value for m in ExecutionMode]}, got {mode!r}") from None
         self.checkpoint_manager = checkpoint_manager
+        try:
+            self.checkpoint_mode = CheckpointMode(checkpoint_mode)
+        except ValueError:
+            raise ValueError(f"checkpoint_mode must be one of {[m.value for m in CheckpointMode]},"
+                             f" got {checkpoint_mode!r}") from None
+        if checkpoint_interval <= 0:
+            raise ValueError(f"checkpoint_interval must be > 0 seconds, got {checkpoint_interval}")
+        self.checkpoint_interval = checkpoint_interval
         self.dag_name = dag_name
+        #: what the last RESUME run skipped, restored and re-ran (empty otherwise)
+        self.resume_plan = ResumePlan()
+        self._resume_keys: dict[str, str] = {}
+        self._durable: dict[str, dict[str, str]] = {}  # node -> {output: cache entry key}
+        self._saved_levels: set[int] = set()
+        self._last_save = 0.0
         #: set by run_continuous: stamped on tracker records and checkpoints
         self.iteration: int | None = None
         self.checkpoint_id: str | None = None
@@ -377,6 +403,7 @@ class DAGExecutor:
             if outputs is not None:
                 outcome.hit = True
                 self._publish(node, outputs)
+                self._remember_durable(node, key)
                 if self.tracker is not None:
                     self._record_cached(node, outputs)
             else:
@@ -393,6 +420,7 @@ class DAGExecutor:
                 if key is not None:
                     assert self._step_cache is not None
                     self._step_cache.store(node, key, outputs)
+                    self._remember_durable(node, key)
                 if self.tracker is not None:
                     self.tracker.end_step(execution, self._frames(outputs))
         except Exception as exc:
@@ -496,10 +524,16 @@ class DAGExecutor:
         self._reset()
         self._started = self.clock()
         self._started_wall = datetime.now(UTC)
+        self._durable = {}
+        self._saved_levels = set()
+        self._last_save = self.clock()
+        if self.checkpoint_manager is not None:
+            self._resume_keys = resume_keys(self.dag, self.context.name)
         waiting = {name: set(node.dependencies) for name, node in self.dag.items()}
-        for name in self._resume_plan():
+        for name in sorted(self._plan_resume()):
             self._set(name, NodeState.RESUMED)
-            self.results[name].reason = f"complete in checkpoint {self.resumed_from.checkpoint_id}"
+            restored = " (outputs restored from the cache)" if name in self.resume_plan.restored else ""
+            self.results[name].reason = f"complete in checkpoint {self.resume_plan.checkpoint_id}{restored}"
             del waiting[name]
         for deps in waiting.values():
             deps.difference_update(self.resumed_nodes)
@@ -516,6 +550,7 @@ class DAGExecutor:
             nonlocal stopped, ready
             name = outcome.name
             if outcome.error is None:
+                self._checkpoint_after(name)
                 for child in sorted(self.dag[name].dependents):
                     if child not in waiting:  # RESUMED: complete in the checkpoint, not run
                         continue
@@ -585,7 +620,8 @@ class DAGExecutor:
             if pool is not None:
                 pool.shutdown(wait=True)
             self._wall_ms = (self.clock() - self._started) * 1000
-            if self.checkpoint_manager is not None and self.mode is not ExecutionMode.STREAM:
+            if (self.checkpoint_manager is not None and self.mode is not ExecutionMode.STREAM
+                    and self.checkpoint_mode is not CheckpointMode.MANUAL):
                 self.save_checkpoint()
         if abort is not None:
             self.abort_error = abort
@@ -600,29 +636,81 @@ class DAGExecutor:
         return self.data_map
 
     # -- checkpoints --------------------------------------------------------------------
-    def _resume_plan(self) -> set[str]:
-        """RESUME: the nodes complete in the latest checkpoint that no node to run needs."""
+    def _remember_durable(self, node: DAGNode, key: str) -> None:
+        """The node's outputs are in the cache under ``key``: they survive the process."""
+        with self._lock:
+            self._durable[node.name] = {logical: StepCache.output_key(key, logical)
+                                        for logical in node.step.outputs}
+
+    def _plan_resume(self) -> set[str]:
+        """RESUME: decide what to skip (see :mod:`odibi_core.core.resume`); restored outputs
+        enter the data map as :class:`Deferred` values. Returns the nodes not to run."""
+        self.resume_plan = ResumePlan()
         self.resumed_from = None
         if self.mode is not ExecutionMode.RESUME:
             return set()
         if self.checkpoint_manager is None:
             raise ValueError("ExecutionMode.RESUME needs a checkpoint_manager to resume from")
         self.resumed_from = self.checkpoint_manager.load_latest(self.dag_name)
-        done = self.checkpoint_manager.get_resume_point(self.resumed_from) & set(self.dag)
-        needed: set[str] = set()
-        todo = [name for name in self.dag if name not in done]
-        while todo:  # a node that runs needs its parents' outputs, which lived in memory
-            for parent in self.dag[todo.pop()].dependencies:
-                if parent in done and parent not in needed:
-                    needed.add(parent)
-                    todo.append(parent)
-        return done - needed
+        loaded: dict[str, dict[str, Deferred]] = {}
+
+        def durable(record: Any) -> bool:
+            node = self.dag[record.node_name]
+            if self.cache is None or set(record.outputs) != set(node.step.outputs):
+                return False
+            values = {}
+            for logical, entry in record.outputs.items():
+                hit = self.cache.lookup(entry, engine=self.context.name)
+                if hit is None:
+                    return False
+                values[logical] = Deferred(hit, node.name)
+            loaded[node.name] = values
+            return True
+
+        self.resume_plan = plan = plan_resume(self.dag, self.resumed_from, self._resume_keys, durable)
+        previous = {n.node_name: n for n in getattr(self.resumed_from, "completed_nodes", [])}
+        for name in plan.resumed:
+            if previous[name].outputs:
+                self._durable[name] = dict(previous[name].outputs)
+        for name in plan.restored:
+            self._publish(self.dag[name], loaded[name])
+        if plan.checkpoint_id is not None:
+            log.info("resuming %s from %s: %d node(s) not run again, %d re-run", self.dag_name,
+                     plan.checkpoint_id, len(plan.resumed), len(plan.rerun))
+        return set(plan.resumed)
+
+    def _checkpoint_after(self, name: str) -> None:
+        """Save per ``checkpoint_mode`` after ``name`` completed (on the scheduling loop)."""
+        if self.checkpoint_manager is None or self.mode is ExecutionMode.STREAM:
+            return
+        mode = self.checkpoint_mode
+        if mode is CheckpointMode.AUTO:
+            self.save_checkpoint()
+        elif mode is CheckpointMode.INTERVAL:
+            if self.clock() - self._last_save >= self.checkpoint_interval:
+                self.save_checkpoint()
+        elif mode is CheckpointMode.LAYER:
+            level = self.dag[name].level
+            finished = (NodeState.SUCCESS, NodeState.CACHED, NodeState.RESUMED, NodeState.FAILED,
+                        NodeState.SKIPPED)
+            if level not in self._saved_levels and all(
+                    self.results[n].state in finished for n, node in self.dag.items() if node.level == level):
+                self._saved_levels.add(level)
+                self.save_checkpoint(metadata={"level": level})
+
+    @property
+    def rerun_nodes(self) -> list[str]:
+        """Nodes the resumed checkpoint listed as complete that ran again (changed, or needed
+        while their output was only in memory); ``resume_plan.rerun`` says why."""
+        return sorted(n for n in self.resume_plan.rerun if self.results[n].attempts)
 
     def node_checkpoints(self) -> list[Any]:
         """The completed nodes of the last run, as checkpoint records."""
         from ..checkpoint import NodeCheckpoint
 
         previous = {n.node_name: n for n in getattr(self.resumed_from, "completed_nodes", [])}
+        with self._lock:
+            durable = {name: dict(outputs) for name, outputs in self._durable.items()}
         records = []
         for name in self.successful_nodes:
             result = self.results[name]
@@ -636,6 +724,8 @@ class DAGExecutor:
                 completed_at=finished.isoformat(timespec="milliseconds"),
                 duration_ms=round(result.duration_ms, 3),
                 attempts=max(result.attempts, 1),
+                cache_key=self._resume_keys.get(name),
+                outputs=durable.get(name, {}),
             ))
         return records
 
@@ -654,6 +744,7 @@ class DAGExecutor:
         )
         self.checkpoint_manager.save(checkpoint)
         self.last_checkpoint = checkpoint
+        self._last_save = self.clock()
         return checkpoint
 
     # -- streaming -----------------------------------------------------------------------

@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..cache import CacheManager
+from ..checkpoint import CheckpointManager, CheckpointMode
 from ..engine import create_engine_context
 from ..engine.base import EngineContext
 from ..errors import PipelineError
 from .config_validator import ConfigValidator
 from .dag_builder import DAGBuilder
-from .dag_executor import DAGExecutor, NodeExecutionResult
+from .dag_executor import DAGExecutor, ExecutionMode, NodeExecutionResult
 from .events import EventEmitter, HookFailure
 from .retry import RetryPolicy
 from .step import Step
@@ -49,6 +50,15 @@ class OrchestrationResult:
     errors: dict[str, str] = field(default_factory=dict)
     node_results: dict[str, NodeExecutionResult] = field(default_factory=dict)
     hook_failures: list[HookFailure] = field(default_factory=list)
+    #: nodes that ran a step this time (not served from the cache or a checkpoint)
+    nodes_executed: int = 0
+    #: nodes a resumed run did not run again, and those the checkpoint listed but that ran again
+    resumed_nodes: list[str] = field(default_factory=list)
+    rerun_nodes: list[str] = field(default_factory=list)
+    #: the last checkpoint this run saved (None without checkpoints)
+    checkpoint_id: str | None = None
+    #: how to resume a failed run (empty when it succeeded)
+    resume_hint: str = ""
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.keys():
@@ -70,7 +80,7 @@ class OrchestrationResult:
     def raise_for_failure(self) -> None:
         """Raise PipelineError naming every failed node when the run failed."""
         if not self.success:
-            raise PipelineError(self.failed_nodes, self.errors)
+            raise PipelineError(self.failed_nodes, self.errors, hint=self.resume_hint)
 
 
 class Orchestrator:
@@ -92,8 +102,17 @@ class Orchestrator:
         max_retries: retries after the first attempt of a step that failed with a retryable
             error (total attempts = max_retries + 1); a step's ``params["max_retries"]`` wins.
         retry_delay: seconds before the first retry; a step's ``params["retry_delay"]`` wins.
-        retry_backoff: multiplier of the delay per further retry.
+        retry_backoff: multiplier of the delay per further retry (True means 2, False means 1:
+            a constant delay).
         retry_policy: the full policy (cap, jitter, retryable errors) instead of the three above.
+        cache_manager: a ready CacheManager (e.g. a CloudCacheManager) instead of ``cache_dir``.
+        enable_checkpoints: save checkpoints under ``checkpoint_dir`` (one folder per pipeline
+            name) when ``checkpoint_mode`` says: MANUAL, AUTO (after each node), INTERVAL (at most
+            every ``checkpoint_interval`` seconds) or LAYER (after each DAG level).
+        resume_from_checkpoint: start from the latest checkpoint of this pipeline: nodes
+            complete there whose resume key is unchanged are not run again (their outputs are
+            restored from the cache when a running node needs them; without the cache such
+            nodes run again). Read when the run starts, so it can be set between runs.
 
     Both modes (``parallel`` or not) run the same executor and return the same
     ``OrchestrationResult``; ``stats`` holds the executor's counts (cache hits, attempts,
@@ -122,11 +141,19 @@ class Orchestrator:
         cache_dir: str | None = None,
         max_retries: int = 2,
         retry_delay: float = 1.0,
-        retry_backoff: float = 2.0,
+        retry_backoff: float | bool = 2.0,
         retry_policy: RetryPolicy | None = None,
+        cache_manager: CacheManager | None = None,
+        enable_checkpoints: bool = False,
+        checkpoint_mode: CheckpointMode | str = CheckpointMode.AUTO,
+        checkpoint_dir: str = "artifacts/checkpoints",
+        checkpoint_interval: float = 60.0,
+        resume_from_checkpoint: bool = False,
     ) -> None:
         if events is not None and event_bus is not None and events is not event_bus:
             raise ValueError("pass either events or event_bus (they are the same thing), not both")
+        if isinstance(retry_backoff, bool):
+            retry_backoff = 2.0 if retry_backoff else 1.0
         if retry_policy is not None and (max_retries, retry_delay, retry_backoff) != (2, 1.0, 2.0):
             raise ValueError("pass either retry_policy or max_retries/retry_delay/retry_backoff, not both")
         self.retry_policy = retry_policy or RetryPolicy(max_retries=max_retries, retry_delay=retry_delay,
@@ -147,7 +174,16 @@ class Orchestrator:
         default_name = self.tracker.pipeline_name if self.tracker is not None else "pipeline"
         self.pipeline_name = pipeline_name or default_name
         self.use_cache = use_cache if enable_cache is None else enable_cache
-        self.cache = CacheManager(enabled=True, cache_dir=cache_dir) if self.use_cache else None
+        if cache_manager is not None:
+            self.use_cache, self.cache = True, cache_manager
+        else:
+            self.cache = CacheManager(enabled=True, cache_dir=cache_dir) if self.use_cache else None
+        self.enable_checkpoints = enable_checkpoints or resume_from_checkpoint
+        self.checkpoint_mode = CheckpointMode(checkpoint_mode)
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_interval = checkpoint_interval
+        self.resume_from_checkpoint = resume_from_checkpoint
+        self.checkpoints = CheckpointManager(checkpoint_dir) if self.enable_checkpoints else None
 
     def _steps_engine(self) -> str:
         engines = sorted({step.engine for step in self.steps})
@@ -177,9 +213,14 @@ class Orchestrator:
         if self.tracker is not None:
             self.tracker.start_pipeline(self.pipeline_name)
             self.tracker.record_plan(self.steps)
+        if self.resume_from_checkpoint and self.checkpoints is None:
+            self.checkpoints = CheckpointManager(self.checkpoint_dir)
         executor = DAGExecutor(builder.dag, self.context, self.tracker, self.events,
                                max_workers=self.max_workers, retry_policy=self.retry_policy,
-                               fail_fast=self.fail_fast, data_map=self.initial_data, cache=self.cache)
+                               fail_fast=self.fail_fast, data_map=self.initial_data, cache=self.cache,
+                               mode=ExecutionMode.RESUME if self.resume_from_checkpoint else ExecutionMode.BATCH,
+                               checkpoint_manager=self.checkpoints, checkpoint_mode=self.checkpoint_mode,
+                               checkpoint_interval=self.checkpoint_interval, dag_name=self.pipeline_name)
         result: OrchestrationResult | None = None
         try:
             data_map = executor.execute(raise_on_failure=False)
@@ -194,7 +235,16 @@ class Orchestrator:
                 tracker=self.tracker,
                 errors={n: executor.results[n].error or "" for n in executor.failed_nodes},
                 node_results=dict(executor.results),
+                nodes_executed=sum(1 for r in executor.results.values()
+                                   if r.attempts and not r.cached and r.state.value != "RESUMED"),
+                resumed_nodes=executor.resumed_nodes,
+                rerun_nodes=executor.rerun_nodes,
+                checkpoint_id=getattr(executor.last_checkpoint, "checkpoint_id", None),
             )
+            if not result.success:
+                result.resume_hint = self._resume_hint(result)
+                log.warning("pipeline %s failed (%s). %s", self.pipeline_name,
+                            ", ".join(result.failed_nodes), result.resume_hint)
         finally:
             success = result is not None and result.success
             if self.tracker is not None:
@@ -222,6 +272,15 @@ class Orchestrator:
                         len(result.hook_failures), self.pipeline_name,
                         "; ".join(str(f) for f in result.hook_failures[:3]))
         return result
+
+    def _resume_hint(self, result: OrchestrationResult) -> str:
+        if self.checkpoints is None:
+            return ("Nothing was checkpointed: run with enable_checkpoints=True to be able to resume"
+                    " a failed run where it stopped.")
+        done = len(result.successful_nodes)
+        return (f"To resume: fix the failure, then run again with resume_from_checkpoint=True"
+                f" (checkpoint {result.checkpoint_id} in {self.checkpoint_dir} has {done} of"
+                f" {len(self.steps)} node(s) complete; those unchanged are not run again).")
 
     def execute(self) -> OrchestrationResult:
         """The Level 3/4 name for :meth:`run`."""

@@ -37,7 +37,8 @@ def _score_function():
 
 def steps(tmp: Path) -> list[Step]:
     data = tmp / "orders.csv"
-    pd.DataFrame({"order_id": [1, 2], "amount": [5.0, 20.0]}).to_csv(data, index=False)
+    if not data.exists():  # rewriting it would change the source's identity (its mtime)
+        pd.DataFrame({"order_id": [1, 2], "amount": [5.0, 20.0]}).to_csv(data, index=False)
     return [
         Step("ingest", "read", "config_op", "pandas", str(data), outputs={"data": "orders"}),
         Step("transform", "big", "sql", "pandas", "SELECT * FROM o WHERE amount > 10",
