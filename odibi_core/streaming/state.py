@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -88,6 +89,7 @@ class SourceState:
     position: dict[str, Any] = field(default_factory=dict)
     last_commit: str | None = None
     commits: int = 0
+    source_path: str = ""
 
     def is_seen(self, path: str, size: int, mtime_ns: int) -> bool:
         return self.seen.get(path) == (size, mtime_ns)
@@ -98,20 +100,23 @@ class SourceState:
                 "failures": self.failures, "quarantined": self.quarantined,
                 "watermark": self.watermark, "boundary": self.boundary,
                 "position": self.position, "last_commit": self.last_commit,
-                "commits": self.commits}
+                "commits": self.commits, "source_path": self.source_path}
 
     def save(self, checkpoint_dir: str | Path) -> Path:
         return write_json_atomic(state_path(checkpoint_dir, self.name), self.to_dict(), indent=None)
 
     @classmethod
-    def load(cls, checkpoint_dir: str | Path, name: str, mode: str) -> SourceState:
+    def load(cls, checkpoint_dir: str | Path, name: str, mode: str,
+             source_path: str = "") -> SourceState:
         """The persisted state, or a fresh one when there is no file. StreamError naming the
-        file for a damaged file, another format version or another mode."""
+        file for a damaged file, another format version, another mode or another source path
+        (two streams sharing one name in one checkpoint_dir would overwrite each other's state)."""
         path = state_path(checkpoint_dir, name)
+        source_path = os.path.abspath(source_path) if source_path else ""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return cls(name=name, mode=mode)
+            return cls(name=name, mode=mode, source_path=source_path)
         except (OSError, ValueError) as exc:
             raise StreamError(f"stream state {str(path)!r} of source {name!r} cannot be read:"
                               f" {exc}; fix or delete it (deleting re-reads everything)") from exc
@@ -124,6 +129,11 @@ class SourceState:
         if data.get("mode") != mode:
             raise StreamError(f"stream state {str(path)!r} belongs to a {data.get('mode')!r} source;"
                               f" source {name!r} is {mode!r}: use another name or checkpoint_dir")
+        saved_path = data.get("source_path") or ""
+        if source_path and saved_path and saved_path != source_path:
+            raise StreamError(f"stream state {str(path)!r} belongs to a source reading {saved_path!r};"
+                              f" source {name!r} reads {source_path!r}: give each stream its own"
+                              f" name (from_source(..., name=...)) or checkpoint_dir")
         try:
             return cls(name=name, mode=mode,
                        seen={str(p): (int(v[0]), int(v[1])) for p, v in data["seen"].items()},
@@ -131,7 +141,8 @@ class SourceState:
                        watermark=data["watermark"], boundary={str(k): int(v) for k, v in
                                                               data["boundary"].items()},
                        position=dict(data.get("position") or {}),
-                       last_commit=data.get("last_commit"), commits=int(data.get("commits", 0)))
+                       last_commit=data.get("last_commit"), commits=int(data.get("commits", 0)),
+                       source_path=source_path or saved_path)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
             raise StreamError(f"stream state {str(path)!r} of source {name!r} is malformed:"
                               f" {exc!r}") from exc

@@ -99,7 +99,8 @@ class StreamManager:
                 raise ConfigError("stream manager", f"source name {name!r} must match"
                                   f" {_NAME.pattern} (it names the state file)")
             _validate(name, config)
-            state = SourceState.load(self.checkpoint_dir, name, config.mode.value)
+            state = SourceState.load(self.checkpoint_dir, name, config.mode.value,
+                                     config.source_path)
             runtime = SourceRuntime(state=state)
             runtime.cursor = {"watermark": state.watermark, "boundary": dict(state.boundary)}
             source = StreamSource(name=name, config=config, runtime=runtime,

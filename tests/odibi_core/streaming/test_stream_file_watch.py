@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from odibi_core.streaming import StreamConfig, StreamManager, StreamMode, StreamWarning
+from odibi_core.streaming import StreamConfig, StreamError, StreamManager, StreamMode, StreamWarning
 from odibi_core.streaming import watch as watch_module
 from odibi_core.streaming.files import is_ignored, list_files
 
@@ -202,3 +202,20 @@ def test_missing_folder_warns_once_and_polls_none(tmp_path: Path) -> None:
     with pytest.warns(StreamWarning, match="is not a folder"):
         assert stream.poll("files") is None
     assert stream.poll("files") is None
+
+
+def test_two_streams_cannot_share_one_state_file(tmp_path: Path) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        write_csv(tmp_path / folder, "1.csv", [1])
+    first = StreamManager.from_source("csv", path=str(tmp_path / "a"), pattern="*.csv",
+                                      checkpoint_dir=str(tmp_path / "ckpt"))
+    assert first.read_batch("csv_stream_0") is not None
+    first.commit("csv_stream_0")
+    with pytest.raises(StreamError, match=r"belongs to a source reading .*a'; source 'csv_stream_0'"
+                                          r" reads .*b': give each stream its own name"):
+        StreamManager.from_source("csv", path=str(tmp_path / "b"), pattern="*.csv",
+                                  checkpoint_dir=str(tmp_path / "ckpt"))
+    again = StreamManager.from_source("csv", path=str(tmp_path / "a"), pattern="*.csv",
+                                      checkpoint_dir=str(tmp_path / "ckpt"))
+    assert again.read_batch("csv_stream_0") is None, "the same source resumes its own state"
