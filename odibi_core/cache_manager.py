@@ -1,4 +1,4 @@
-"""``from odibi_core.cache_manager import CacheManager``: the import path the lessons use.
+"""``from odibi_core.cache_manager import CacheManager, CloudCacheManager``: the lessons' import path.
 
 The code lives in :mod:`odibi_core.cache`.
 """
@@ -10,6 +10,8 @@ from .cache import (
     CacheKeyError,
     CacheManager,
     CacheStore,
+    CloudCacheManager,
+    FsspecStore,
     LocalDirectoryStore,
     MemoryStore,
     Uncacheable,
@@ -20,6 +22,8 @@ __all__ = [
     "CacheKeyError",
     "CacheManager",
     "CacheStore",
+    "CloudCacheManager",
+    "FsspecStore",
     "LocalDirectoryStore",
     "MemoryStore",
     "Uncacheable",

@@ -1,7 +1,10 @@
-"""Content-addressed cache of step results: keys, stores and the CacheManager."""
+"""Content-addressed cache of step results: keys, stores (folder, memory, fsspec/cloud) and
+the CacheManager (CloudCacheManager for a bucket or container)."""
 
 from __future__ import annotations
 
+from .cloud import CloudCacheManager
+from .fsspec_store import FsspecStore
 from .keys import (
     CACHE_FORMAT_VERSION,
     CacheKeyError,
@@ -23,6 +26,8 @@ __all__ = [
     "CacheManager",
     "CacheStore",
     "CachedValue",
+    "CloudCacheManager",
+    "FsspecStore",
     "LocalDirectoryStore",
     "MemoryStore",
     "Uncacheable",

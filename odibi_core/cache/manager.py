@@ -110,7 +110,8 @@ class CacheManager:
         enabled: when False, :meth:`get` always misses and :meth:`put` stores nothing.
         cache_dir: folder for the default :class:`LocalDirectoryStore`
             (default :func:`default_cache_dir`).
-        store: where entries live; overrides ``cache_dir``.
+        store: where entries live (any :class:`CacheStore`: a folder, memory, or a bucket via
+            :class:`~odibi_core.cache.fsspec_store.FsspecStore`); overrides ``cache_dir``.
 
     Example::
 
@@ -131,7 +132,8 @@ class CacheManager:
             self.cache_dir: Path | None = Path(cache_dir) if cache_dir is not None else default_cache_dir()
             store = LocalDirectoryStore(self.cache_dir)
         else:
-            self.cache_dir = getattr(store, "root", None)
+            # only a folder on this machine is a cache_dir; other stores say where they are in repr
+            self.cache_dir = store.root if isinstance(store, LocalDirectoryStore) else None
         self.store = store
         self._lock = threading.Lock()
         self._hits = 0

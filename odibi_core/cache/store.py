@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,12 +89,18 @@ def _problem(key: str, meta: Any) -> str | None:
     return None
 
 
+def _payload_problem(meta: Mapping[str, Any], payload: bytes) -> str | None:
+    """Why ``payload`` is not the one valid ``meta`` was sealed for, or None when it is."""
+    if len(payload) != meta["bytes"] or hashlib.sha256(payload).hexdigest() != meta["sha256"]:
+        return f"payload does not match its checksum ({len(payload)} bytes, expected {meta['bytes']})"
+    return None
+
+
 def _open(key: str, meta: Any, payload: bytes, where: str) -> CacheEntry | None:
     """The entry when metadata and payload agree; None with a warning otherwise."""
     problem = _problem(key, meta)
-    if problem is None and (len(payload) != meta["bytes"]
-                            or hashlib.sha256(payload).hexdigest() != meta["sha256"]):
-        problem = f"payload does not match its checksum ({len(payload)} bytes, expected {meta['bytes']})"
+    if problem is None:
+        problem = _payload_problem(meta, payload)
     if problem is not None:
         log.warning("cache entry %s in %s is damaged (%s); treated as a miss", key, where, problem)
         return None
@@ -180,12 +186,12 @@ class MemoryStore(CacheStore):
         return count
 
 
-_ROOT_LOCKS: dict[Path, threading.RLock] = {}
+_ROOT_LOCKS: dict[Hashable, threading.RLock] = {}
 _ROOT_LOCKS_GUARD = threading.Lock()
 
 
-def _root_lock(root: Path) -> threading.RLock:
-    """One lock per folder, shared by every store on it in this process."""
+def _root_lock(root: Hashable) -> threading.RLock:
+    """One lock per folder (or object prefix), shared by every store on it in this process."""
     with _ROOT_LOCKS_GUARD:
         return _ROOT_LOCKS.setdefault(root, threading.RLock())
 

@@ -7,6 +7,7 @@ import importlib.util
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import odibi_core.cache.keys as keys_module
 from odibi_core.cache import (
     CACHE_FORMAT_VERSION,
     CacheStore,
+    FsspecStore,
     LocalDirectoryStore,
     MemoryStore,
     Uncacheable,
@@ -37,10 +39,14 @@ def _isolated_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     return folder
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "fsspec-memory"])
 def cache(request: pytest.FixtureRequest, tmp_path: Path) -> CacheManager:
-    store: CacheStore = LocalDirectoryStore(tmp_path / "c") if request.param == "local" else MemoryStore()
-    return CacheManager(store=store)
+    stores: dict[str, Callable[[], CacheStore]] = {
+        "local": lambda: LocalDirectoryStore(tmp_path / "c"),
+        "memory": MemoryStore,
+        "fsspec-memory": lambda: FsspecStore(request.getfixturevalue("memory_url")),
+    }
+    return CacheManager(store=stores[request.param]())
 
 
 def frame() -> pd.DataFrame:

@@ -1,4 +1,6 @@
-"""The cache store contract, run against every store; then the folder store's file layout."""
+"""The cache store contract, run against every store; then the folder store's file layout.
+
+The fsspec store's own behaviour (objects, commit order, races) is in test_fsspec_store.py."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from odibi_core.cache import (
     CacheEntryInfo,
     CacheKeyError,
     CacheStore,
+    FsspecStore,
     LocalDirectoryStore,
     MemoryStore,
 )
@@ -30,7 +33,7 @@ class StoreCase:
     """How to make one store and how to damage an entry in it behind its back."""
 
     name: str
-    make: Callable[[Path], CacheStore]
+    make: Callable[[Path, str], CacheStore]  # (tmp_path, a fresh memory:// URL) -> store
     damage_payload: Callable[[CacheStore, str], None]
     damage_metadata: Callable[[CacheStore, str], None]
 
@@ -59,10 +62,27 @@ def _memory_damage_metadata(store: CacheStore, key: str) -> None:
     store._entries[key] = ("not a mapping", payload)
 
 
+def _fsspec_damage_payload(store: CacheStore, key: str) -> None:
+    assert isinstance(store, FsspecStore)
+    (path,) = [p for p in store.fs.ls(store.root, detail=False)
+               if p.rsplit("/", 1)[-1].startswith(f"{key}.") and not p.endswith(".meta.json")]
+    store.fs.pipe_file(path, store.fs.cat_file(path)[:-3] + b"xyz")
+
+
+def _fsspec_damage_metadata(store: CacheStore, key: str) -> None:
+    assert isinstance(store, FsspecStore)
+    meta = f"{store.root}/{key}.meta.json"
+    store.fs.pipe_file(meta, store.fs.cat_file(meta)[:20])  # torn JSON
+
+
 CASES = [
-    StoreCase("local", lambda tmp: LocalDirectoryStore(tmp / "cache"),
+    StoreCase("local", lambda tmp, url: LocalDirectoryStore(tmp / "cache"),
               _local_damage_payload, _local_damage_metadata),
-    StoreCase("memory", lambda tmp: MemoryStore(), _memory_damage_payload, _memory_damage_metadata),
+    StoreCase("memory", lambda tmp, url: MemoryStore(), _memory_damage_payload, _memory_damage_metadata),
+    StoreCase("fsspec-memory", lambda tmp, url: FsspecStore(url),
+              _fsspec_damage_payload, _fsspec_damage_metadata),
+    StoreCase("fsspec-file", lambda tmp, url: FsspecStore((tmp / "cache").as_uri()),
+              _fsspec_damage_payload, _fsspec_damage_metadata),
 ]
 
 
@@ -72,8 +92,8 @@ def case(request: pytest.FixtureRequest) -> StoreCase:
 
 
 @pytest.fixture
-def store(case: StoreCase, tmp_path: Path) -> CacheStore:
-    return case.make(tmp_path)
+def store(case: StoreCase, tmp_path: Path, memory_url: str) -> CacheStore:
+    return case.make(tmp_path, memory_url)
 
 
 def entry(key: str = K1, payload: bytes = b'{"x": 1}', kind: str = "json", **metadata: object) -> CacheEntry:
