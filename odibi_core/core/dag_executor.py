@@ -690,11 +690,17 @@ class DAGExecutor:
             if self.clock() - self._last_save >= self.checkpoint_interval:
                 self.save_checkpoint()
         elif mode is CheckpointMode.LAYER:
-            level = self.dag[name].level
+            # levels finish out of order (a ready queue runs a level-1 node as soon as its own
+            # parents are done): save each level, in order, once it and all before it are done
             finished = (NodeState.SUCCESS, NodeState.CACHED, NodeState.RESUMED, NodeState.FAILED,
                         NodeState.SKIPPED)
-            if level not in self._saved_levels and all(
-                    self.results[n].state in finished for n, node in self.dag.items() if node.level == level):
+            levels = sorted({node.level for node in self.dag.values()})
+            for level in levels:
+                if level in self._saved_levels:
+                    continue
+                if not all(self.results[n].state in finished
+                           for n, node in self.dag.items() if node.level == level):
+                    break
                 self._saved_levels.add(level)
                 self.save_checkpoint(metadata={"level": level})
 
