@@ -632,7 +632,14 @@ class DAGExecutor:
         for name in sorted(self.dag):
             self._skip(name, "not run: the pipeline stopped after a failure (fail_fast)")
         if raise_on_failure and self.failed_nodes:
-            raise PipelineError(self.failed_nodes, {n: self.results[n].error or "" for n in self.failed_nodes})
+            hint = ""
+            if self.last_checkpoint is not None:
+                hint = (f"To resume: fix the failure, then run a DAGExecutor with"
+                        f" mode=ExecutionMode.RESUME and this checkpoint_manager (checkpoint"
+                        f" {self.last_checkpoint.checkpoint_id} has {len(self.successful_nodes)}"
+                        f" of {len(self.dag)} node(s) complete).")
+            raise PipelineError(self.failed_nodes, {n: self.results[n].error or "" for n in self.failed_nodes},
+                                hint=hint)
         return self.data_map
 
     # -- checkpoints --------------------------------------------------------------------

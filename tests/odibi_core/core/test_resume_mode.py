@@ -60,7 +60,7 @@ def executor(tmp: Path, mode: ExecutionMode, manager: CheckpointManager | None) 
 def test_resume_skips_complete_nodes_and_reruns_what_running_nodes_need(tmp_path: Path) -> None:
     manager = CheckpointManager(tmp_path / "ckpt")
     first = executor(tmp_path, ExecutionMode.BATCH, manager)
-    with pytest.raises(PipelineError, match="scored"):
+    with pytest.raises(PipelineError, match=r"(?s)scored.*To resume: .*mode=ExecutionMode.RESUME"):
         first.execute()
     saved = manager.load_latest("orders")
     assert saved.completed_names == {"read", "big", "save_big"}
