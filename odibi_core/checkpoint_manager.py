@@ -16,6 +16,7 @@ from .checkpoint import (
     FileCheckpointStore,
     MemoryCheckpointStore,
     NodeCheckpoint,
+    SqliteCheckpointStore,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "FileCheckpointStore",
     "MemoryCheckpointStore",
     "NodeCheckpoint",
+    "SqliteCheckpointStore",
 ]

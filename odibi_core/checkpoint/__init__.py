@@ -1,7 +1,8 @@
 """Checkpoints of DAG runs: atomic, versioned, checksummed JSON files with generations.
 
 Records live in :mod:`.model`, the file format in :mod:`.codec`, where the bytes go in
-:mod:`.store`, and the :class:`CheckpointManager` that ties them together in
+:mod:`.store` (a folder of files, a dict in memory) and :mod:`.sqlite_store` (one SQLite file,
+safe with several processes), and the :class:`CheckpointManager` that ties them together in
 :mod:`.checkpoint_manager`.
 """
 
@@ -15,6 +16,7 @@ from .model import (
     CheckpointWarning,
     NodeCheckpoint,
 )
+from .sqlite_store import SqliteCheckpointStore
 from .store import CheckpointStore, FileCheckpointStore, MemoryCheckpointStore
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "FileCheckpointStore",
     "MemoryCheckpointStore",
     "NodeCheckpoint",
+    "SqliteCheckpointStore",
 ]

@@ -5,8 +5,8 @@ Guarantees:
 - **Atomic**: a save writes a temp file, fsyncs it and renames it into place; a crash leaves the
   previous checkpoints exactly as they were.
 - **Generations**: every save is a new file ``<checkpoint_dir>/<dag_name>/<sequence:08d>.json``
-  with the next sequence number; older ones stay (prune with ``keep_generations`` or
-  :meth:`CheckpointManager.cleanup`). Ids sort by creation even when clocks tie or step back.
+  with the next sequence number; older ones stay (prune by count with ``keep_generations`` or
+  :meth:`CheckpointManager.cleanup`, by age with :meth:`CheckpointManager.cleanup_old_checkpoints`). Ids sort by creation even when clocks tie or step back.
 - **Checksum**: each file carries a format version and a sha256 of its content
   (see :mod:`odibi_core.checkpoint.codec`).
 - **Fallback**: :meth:`CheckpointManager.load_latest` skips a torn or corrupt newest file with a
@@ -19,7 +19,7 @@ import logging
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any
@@ -64,8 +64,11 @@ class CheckpointManager:
             DAG. None keeps everything. Keep at least 2 so a damaged newest file has a fallback.
         clock: returns the current tz-aware time; stamps ``created_at`` (ids do not depend on it).
 
-    One process at a time should save a given DAG's checkpoints: sequence numbers are
-    allocated per manager, from the highest one already stored.
+    Sequence numbers come from the store when it can allocate them (the
+    :class:`~odibi_core.checkpoint.SqliteCheckpointStore` does, in a transaction, so several
+    processes may save checkpoints of one DAG at once). Otherwise they are allocated per manager
+    from the highest one already stored, and one process at a time should save a given DAG's
+    checkpoints.
     """
 
     def __init__(
@@ -89,6 +92,11 @@ class CheckpointManager:
         return f"CheckpointManager({self.store!r}, keep_generations={self.keep_generations})"
 
     def _next_sequence(self, dag_name: str) -> int:
+        allocated = self.store.allocate(dag_name)
+        if allocated is not None:  # the store reserves numbers itself, across processes
+            with self._lock:
+                self._issued[dag_name] = max(self._issued.get(dag_name, 0), allocated)
+            return allocated
         stored = self.store.sequences(dag_name)
         with self._lock:
             sequence = max(stored[-1] if stored else 0, self._issued.get(dag_name, 0)) + 1
@@ -157,7 +165,7 @@ class CheckpointManager:
             raise ConfigError(str(checkpoint.checkpoint_id), f"checkpoint id does not match its DAG "
                               f"and sequence, expected {expected!r}")
         data = encode(checkpoint)
-        location = self.store.put(dag_name, sequence, data)
+        location = self.store.put_at(dag_name, sequence, data, checkpoint.created_at)
         with self._lock:
             self._issued[dag_name] = max(self._issued.get(dag_name, 0), sequence)
         log.info("saved checkpoint %s (%d bytes) to %s", expected, len(data), location)
@@ -231,4 +239,64 @@ class CheckpointManager:
         if deleted:
             log.info("deleted %d old checkpoint(s) of DAG %r, kept %d", deleted, dag_name,
                      len(sequences) - len(doomed))
+        return deleted
+
+    def _created_times(self, dag_name: str, sequences: list[int]) -> dict[int, datetime]:
+        """Creation time per sequence: the store's timestamps when it keeps them, else the
+        ``created_at`` read from each checkpoint. A checkpoint whose time cannot be read (damaged)
+        is left out, with a log line."""
+        stored = self.store.created_times(dag_name) or {}
+        times: dict[int, datetime] = {}
+        for sequence in sequences:
+            if sequence in stored:
+                times[sequence] = stored[sequence]
+                continue
+            try:
+                checkpoint = self._read(dag_name, sequence)
+            except CheckpointCorruptError as exc:
+                log.warning("%s; its age is unknown, so cleanup_old_checkpoints keeps it", exc)
+                continue
+            if checkpoint is not None:  # None: deleted since it was listed
+                times[sequence] = checkpoint.created_at
+        return times
+
+    def cleanup_old_checkpoints(self, days: float, *, dag_name: str | None = None,
+                                keep_latest: int = 1) -> int:
+        """Delete checkpoints created more than ``days`` days ago; returns how many were deleted.
+
+        Args:
+            days: age limit in days (a number >= 0; fractions allowed). "Now" is the manager's
+                clock, so an injected clock decides what is old.
+            dag_name: only this DAG (thread); None: every DAG the store holds (the store must be
+                able to list them: file, memory and SQLite stores can).
+            keep_latest: the newest ``keep_latest`` checkpoints of each DAG (by sequence) are
+                never deleted, however old, so a run can always resume from its last checkpoint.
+                ``0`` lets old checkpoints go entirely.
+
+        Age is the checkpoint's ``created_at``: the store's stored timestamp when it keeps one
+        (SQLite), else the time inside the checkpoint (file and memory stores). A damaged
+        checkpoint whose time cannot be read is kept (with a log line); :meth:`cleanup` removes
+        by count instead. Raises ConfigError for a bad argument.
+        """
+        if isinstance(days, bool) or not isinstance(days, int | float) or not days >= 0 \
+                or days == float("inf"):
+            raise ConfigError("CheckpointManager", f"days must be a number >= 0, got {days!r}")
+        keep = _count(keep_latest, "keep_latest", 0)
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ConfigError("CheckpointManager", f"the clock returned a naive datetime {now!r}; "
+                              "expected a tz-aware one")
+        cutoff = now - timedelta(days=days)
+        names = [validate_dag_name(dag_name)] if dag_name is not None else self.store.dag_names()
+        deleted = 0
+        for name in names:
+            sequences = self.store.sequences(name)
+            candidates = sequences[: max(0, len(sequences) - keep)]
+            times = self._created_times(name, candidates)
+            doomed = [seq for seq in candidates if seq in times and times[seq] < cutoff]
+            removed = sum(self.store.delete(name, seq) for seq in doomed)
+            if removed:
+                log.info("deleted %d checkpoint(s) of DAG %r created before %s", removed, name,
+                         cutoff.isoformat())
+            deleted += removed
         return deleted

@@ -10,14 +10,24 @@ from __future__ import annotations
 import re
 import threading
 from abc import ABC, abstractmethod
+from datetime import datetime
 from pathlib import Path, PurePath, PurePosixPath
 
 from ..atomic import atomic_write
+from ..errors import ConfigError
 from .model import validate_dag_name, validate_sequence
 
 __all__ = ["CheckpointStore", "FileCheckpointStore", "MemoryCheckpointStore"]
 
 _FILE_NAME = re.compile(r"([0-9]{8,})\.json")
+
+
+def _is_dag_name(name: str) -> bool:
+    try:
+        validate_dag_name(name)
+    except ConfigError:
+        return False
+    return True
 
 
 def _file_name(sequence: int) -> str:
@@ -26,7 +36,8 @@ def _file_name(sequence: int) -> str:
 
 class CheckpointStore(ABC):
     """Keeps checkpoint bytes by DAG name and sequence number. Implementations are thread-safe;
-    one process at a time writes a given DAG's checkpoints."""
+    one process at a time writes a given DAG's checkpoints, unless the store implements
+    :meth:`allocate` (the SQLite store does)."""
 
     @abstractmethod
     def put(self, dag_name: str, sequence: int, data: bytes) -> str:
@@ -52,6 +63,30 @@ class CheckpointStore(ABC):
     def path(self, dag_name: str, sequence: int) -> PurePath:
         """:meth:`location` as a path (a real :class:`~pathlib.Path` for file stores)."""
         return PurePosixPath(self.location(dag_name, sequence))
+
+    # -- optional: stores may override these; the defaults keep a minimal store working -------
+
+    def put_at(self, dag_name: str, sequence: int, data: bytes, created_at: datetime) -> str:
+        """:meth:`put`, telling the store when the checkpoint was created. A store that keeps
+        timestamps (see :meth:`created_times`) records ``created_at``; the default ignores it."""
+        return self.put(dag_name, sequence, data)
+
+    def created_times(self, dag_name: str) -> dict[int, datetime] | None:
+        """Sequence -> creation time of ``dag_name``'s checkpoints, or None when the store keeps
+        no timestamps (the default; the manager then reads ``created_at`` from the data)."""
+        return None
+
+    def allocate(self, dag_name: str) -> int | None:
+        """Reserve ``dag_name``'s next sequence number, unique even across processes, or None
+        when the store cannot (the default: the manager allocates in-process from
+        :meth:`sequences`, so one process at a time should save a given DAG)."""
+        return None
+
+    def dag_names(self) -> list[str]:
+        """Every DAG name with at least one stored checkpoint, sorted. The default raises
+        ConfigError: a store that cannot list its DAGs needs a ``dag_name`` from the caller."""
+        raise ConfigError(repr(self), "this checkpoint store cannot list its DAG names; "
+                          "pass dag_name")
 
 
 class FileCheckpointStore(CheckpointStore):
@@ -103,6 +138,15 @@ class FileCheckpointStore(CheckpointStore):
             return False
         return True
 
+    def dag_names(self) -> list[str]:
+        """Sub-folders of the root named like a DAG that hold at least one checkpoint file."""
+        try:
+            folders = [entry.name for entry in self.root.iterdir() if entry.is_dir()]
+        except FileNotFoundError:
+            return []
+        return sorted(name for name in folders
+                      if _is_dag_name(name) and self.sequences(name))
+
 
 class MemoryCheckpointStore(CheckpointStore):
     """Checkpoint bytes in a lock-guarded dict; for tests and runs that need no persistence.
@@ -142,3 +186,7 @@ class MemoryCheckpointStore(CheckpointStore):
         key = self._key(dag_name, sequence)
         with self._lock:
             return self._data.pop(key, None) is not None
+
+    def dag_names(self) -> list[str]:
+        with self._lock:
+            return sorted({name for name, _ in self._data})

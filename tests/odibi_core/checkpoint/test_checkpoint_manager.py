@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
@@ -23,6 +23,7 @@ from odibi_core.checkpoint import (
     FileCheckpointStore,
     MemoryCheckpointStore,
     NodeCheckpoint,
+    SqliteCheckpointStore,
 )
 from odibi_core.errors import ConfigError
 
@@ -33,11 +34,15 @@ def _fixed_clock() -> datetime:
     return FIXED
 
 
-@pytest.fixture(params=["file", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> CheckpointStore:
+@pytest.fixture(params=["file", "memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CheckpointStore]:
     if request.param == "file":
-        return FileCheckpointStore(tmp_path / "checkpoints")
-    return MemoryCheckpointStore()
+        yield FileCheckpointStore(tmp_path / "checkpoints")
+    elif request.param == "memory":
+        yield MemoryCheckpointStore()
+    else:
+        with SqliteCheckpointStore(tmp_path / "checkpoints.db") as sqlite_store:
+            yield sqlite_store
 
 
 @pytest.fixture

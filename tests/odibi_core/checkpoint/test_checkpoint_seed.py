@@ -4,7 +4,7 @@ tests/odibi_core/test_seed_streaming.py."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -45,3 +45,23 @@ def test_seed_demo_checkpoint_resume(tmp_path, monkeypatch: pytest.MonkeyPatch, 
     assert loaded is not None and loaded.pending_nodes == {"step3", "step4"}
     assert (tmp_path / "artifacts" / "checkpoints" / "my_pipeline" / "00000001.json").is_file()
     assert "Checkpoint created: my_pipeline-00000001" in caplog.text
+
+
+def test_seed_clean_up_old_checkpoints(tmp_path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """The seed's example 4, "Clean Up Old Checkpoints", run in tmp_path after a run saved three
+    checkpoints a month ago: the two older ones go, the newest stays so the run can resume."""
+    monkeypatch.chdir(tmp_path)
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    earlier = CheckpointManager(clock=lambda: month_ago)
+    for iteration in range(3):
+        earlier.save(earlier.create_checkpoint("my_pipeline", [], {"step1"}, iteration=iteration))
+
+    manager = CheckpointManager()
+
+    # Clean up checkpoints older than 7 days
+    deleted = manager.cleanup_old_checkpoints(days=7)
+    print(f"Deleted {deleted} old checkpoints")
+
+    assert capsys.readouterr().out == "Deleted 2 old checkpoints\n"
+    assert manager.list_checkpoints("my_pipeline") == ["my_pipeline-00000003"]
+    assert manager.cleanup_old_checkpoints(days=7) == 0

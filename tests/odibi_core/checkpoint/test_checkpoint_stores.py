@@ -1,30 +1,39 @@
 """The checkpoint store contract, run against every store; then the file store's layout.
 
-To add a store (e.g. SQLite), add a ``pytest.param`` to ``STORES``: every contract test runs
-against it.
+To add a store, add a ``pytest.param`` to ``STORES``: every contract test runs against it.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
 import pytest
 
-from odibi_core.checkpoint import CheckpointStore, FileCheckpointStore, MemoryCheckpointStore
+from odibi_core.checkpoint import (
+    CheckpointStore,
+    FileCheckpointStore,
+    MemoryCheckpointStore,
+    SqliteCheckpointStore,
+)
 from odibi_core.errors import ConfigError
 
 STORES = [
     pytest.param(lambda tmp: FileCheckpointStore(tmp / "checkpoints"), id="file"),
     pytest.param(lambda tmp: MemoryCheckpointStore(), id="memory"),
+    pytest.param(lambda tmp: SqliteCheckpointStore(tmp / "checkpoints.db"), id="sqlite"),
 ]
 
 
 @pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> CheckpointStore:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CheckpointStore]:
     make: Callable[[Path], CheckpointStore] = request.param
-    return make(tmp_path)
+    store = make(tmp_path)
+    yield store
+    if isinstance(store, SqliteCheckpointStore):
+        store.close()
 
 
 def test_put_then_get_returns_the_same_bytes(store: CheckpointStore) -> None:
@@ -95,6 +104,34 @@ def test_bad_sequences_are_refused(store: CheckpointStore, sequence: object) -> 
         store.put("sales", sequence, b"x")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="invalid checkpoint sequence"):
         store.get("sales", sequence)  # type: ignore[arg-type]
+
+
+def test_dag_names_lists_the_dags_with_checkpoints(store: CheckpointStore) -> None:
+    assert store.dag_names() == []
+    store.put("b", 1, b"x")
+    store.put("a-b", 3, b"x")
+    store.put("a", 2, b"x")
+    assert store.dag_names() == ["a", "a-b", "b"]
+    store.delete("b", 1)
+    assert store.dag_names() == ["a", "a-b"]
+
+
+def test_put_at_stores_like_put(store: CheckpointStore) -> None:
+    when = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert store.put_at("sales", 2, b"x", when) == store.location("sales", 2)
+    assert store.get("sales", 2) == b"x"
+    times = store.created_times("sales")
+    assert times is None or times == {2: when}
+
+
+def test_allocate_is_none_or_past_every_stored_sequence(store: CheckpointStore) -> None:
+    store.put("sales", 5, b"x")
+    first = store.allocate("sales")
+    if first is None:  # the manager allocates for this store
+        return
+    assert first == 6
+    assert store.allocate("sales") == 7
+    assert store.allocate("other") == 1
 
 
 def test_concurrent_puts_all_land(store: CheckpointStore) -> None:
