@@ -113,6 +113,13 @@ class Orchestrator:
             complete there whose resume key is unchanged are not run again (their outputs are
             restored from the cache when a running node needs them; without the cache such
             nodes run again). Read when the run starts, so it can be set between runs.
+        checkpoint_manager: a ready CheckpointManager (e.g. on a SqliteCheckpointStore) instead
+            of ``checkpoint_dir``; checkpoints are kept under ``pipeline_name``.
+        metrics: a :class:`odibi_core.metrics.PipelineMetrics` that counts every run of this
+            pipeline (attached to the events for the run, detached after).
+        progress: a :class:`odibi_core.progress.ProgressStreamer`; every node's start and end and
+            the run's end are published to it as ProgressEvents of ``workflow_id`` (default: the
+            pipeline name).
 
     Both modes (``parallel`` or not) run the same executor and return the same
     ``OrchestrationResult``; ``stats`` holds the executor's counts (cache hits, attempts,
@@ -149,6 +156,10 @@ class Orchestrator:
         checkpoint_dir: str = "artifacts/checkpoints",
         checkpoint_interval: float = 60.0,
         resume_from_checkpoint: bool = False,
+        checkpoint_manager: CheckpointManager | None = None,
+        metrics: Any = None,
+        progress: Any = None,
+        workflow_id: str | None = None,
     ) -> None:
         if events is not None and event_bus is not None and events is not event_bus:
             raise ValueError("pass either events or event_bus (they are the same thing), not both")
@@ -183,7 +194,13 @@ class Orchestrator:
         self.checkpoint_dir = checkpoint_dir
         self.checkpoint_interval = checkpoint_interval
         self.resume_from_checkpoint = resume_from_checkpoint
-        self.checkpoints = CheckpointManager(checkpoint_dir) if self.enable_checkpoints else None
+        if checkpoint_manager is not None:
+            self.enable_checkpoints, self.checkpoints = True, checkpoint_manager
+        else:
+            self.checkpoints = CheckpointManager(checkpoint_dir) if self.enable_checkpoints else None
+        self.metrics = metrics
+        self.progress = progress
+        self.workflow_id = workflow_id
 
     def _steps_engine(self) -> str:
         engines = sorted({step.engine for step in self.steps})
@@ -206,6 +223,27 @@ class Orchestrator:
     def run(self) -> OrchestrationResult:
         """Run the pipeline. Invalid steps raise; a failing step is reported in the result."""
         builder = self.plan()
+        attached = self._attach()
+        try:
+            return self._run(builder)
+        finally:
+            for handle in reversed(attached):  # after pipeline_complete / pipeline_error
+                handle.detach()
+
+    def _attach(self) -> list[Any]:
+        """Hook the metrics and the progress streamer (if any) to this run's events."""
+        attached = []
+        if self.metrics is not None:
+            attached.append(self.metrics.attach(self.events, self.pipeline_name))
+        if self.progress is not None:
+            from ..progress import PipelineProgress
+
+            attached.append(PipelineProgress.attach(self.events, self.progress,
+                                                    workflow_id=self.workflow_id or self.pipeline_name,
+                                                    total_steps=len(self.steps)))
+        return attached
+
+    def _run(self, builder: DAGBuilder) -> OrchestrationResult:
         started = time.monotonic()
         mark = self.events.failure_count
         self.events.emit("pipeline_start", pipeline_name=self.pipeline_name,
@@ -279,7 +317,7 @@ class Orchestrator:
                     " a failed run where it stopped.")
         done = len(result.successful_nodes)
         return (f"To resume: fix the failure, then run again with resume_from_checkpoint=True"
-                f" (checkpoint {result.checkpoint_id} in {self.checkpoint_dir} has {done} of"
+                f" (checkpoint {result.checkpoint_id} in {self.checkpoints.store!r} has {done} of"
                 f" {len(self.steps)} node(s) complete; those unchanged are not run again).")
 
     def execute(self) -> OrchestrationResult:
