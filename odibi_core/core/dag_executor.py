@@ -675,6 +675,8 @@ class DAGExecutor:
             return True
 
         self.resume_plan = plan = plan_resume(self.dag, self.resumed_from, self._resume_keys, durable)
+        for name, why in plan.rerun.items():
+            self.results[name].reason = f"re-run: {why}"
         previous = {n.node_name: n for n in getattr(self.resumed_from, "completed_nodes", [])}
         for name in plan.resumed:
             if previous[name].outputs:

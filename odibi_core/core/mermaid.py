@@ -27,6 +27,7 @@ STATE_COLOURS: dict[str, tuple[str, str]] = {
     "CACHED": ("#d6eaf8", "#1f618d"),
     "FAILED": ("#f8d7da", "#c0392b"),
     "SKIPPED": ("#eeeeee", "#9e9e9e"),
+    "RESUMED": ("#e8e0f5", "#6c3483"),
 }
 #: (fill, stroke) of a state the palette does not know
 DEFAULT_COLOURS = ("#ffffff", "#455a64")

@@ -198,6 +198,7 @@ class Orchestrator:
             self.enable_checkpoints, self.checkpoints = True, checkpoint_manager
         else:
             self.checkpoints = CheckpointManager(checkpoint_dir) if self.enable_checkpoints else None
+        self._last_executor: DAGExecutor | None = None
         self.metrics = metrics
         self.progress = progress
         self.workflow_id = workflow_id
@@ -259,6 +260,7 @@ class Orchestrator:
                                mode=ExecutionMode.RESUME if self.resume_from_checkpoint else ExecutionMode.BATCH,
                                checkpoint_manager=self.checkpoints, checkpoint_mode=self.checkpoint_mode,
                                checkpoint_interval=self.checkpoint_interval, dag_name=self.pipeline_name)
+        self._last_executor = executor
         result: OrchestrationResult | None = None
         try:
             data_map = executor.execute(raise_on_failure=False)
@@ -311,13 +313,27 @@ class Orchestrator:
                         "; ".join(str(f) for f in result.hook_failures[:3]))
         return result
 
+    def _checkpoint_place(self) -> str:
+        store = self.checkpoints.store if self.checkpoints is not None else None
+        for attribute, what in (("root", "folder"), ("database", "SQLite database")):
+            if hasattr(store, attribute):
+                return f"the {what} {str(getattr(store, attribute))!r}"
+        return repr(store)
+
+    def save_checkpoint(self) -> Any:
+        """Save the last run's state now (what MANUAL mode relies on); returns the checkpoint."""
+        if self._last_executor is None or self.checkpoints is None:
+            raise ValueError("save_checkpoint needs enable_checkpoints=True (or a checkpoint_manager)"
+                             " and a run to save: call execute() first")
+        return self._last_executor.save_checkpoint()
+
     def _resume_hint(self, result: OrchestrationResult) -> str:
         if self.checkpoints is None:
             return ("Nothing was checkpointed: run with enable_checkpoints=True to be able to resume"
                     " a failed run where it stopped.")
         done = len(result.successful_nodes)
         return (f"To resume: fix the failure, then run again with resume_from_checkpoint=True"
-                f" (checkpoint {result.checkpoint_id} in {self.checkpoints.store!r} has {done} of"
+                f" (checkpoint {result.checkpoint_id} in {self._checkpoint_place()} has {done} of"
                 f" {len(self.steps)} node(s) complete; those unchanged are not run again).")
 
     def execute(self) -> OrchestrationResult:

@@ -61,7 +61,7 @@ def test_example_1_checkpointing_with_a_thread_id_in_sqlite(tmp_path: Path) -> N
 
     result = invoke(resume=False)
     assert result.failed_nodes == ["review"] and "resume_from_checkpoint=True" in result.resume_hint
-    assert "SqliteCheckpointStore" in result.resume_hint
+    assert f"the SQLite database {str(tmp_path / 'checkpoints.db')!r}" in result.resume_hint
     STATE["broken"] = False  # the service is back
     # Resume from checkpoint (after crash/restart)
     result = invoke(resume=True)

@@ -194,3 +194,21 @@ def test_resume_can_be_switched_on_between_runs_and_modes_are_validated(tmp_path
         DAGExecutor({}, create_engine_context("pandas"), checkpoint_mode="hourly")
     assert DAGExecutor({}, create_engine_context("pandas"), mode=ExecutionMode.BATCH).checkpoint_mode \
         is CheckpointMode.AUTO
+
+
+def test_manual_mode_through_the_orchestrator_and_rerun_reasons(tmp_path: Path) -> None:
+    steps = chain(tmp_path, 2)
+    cache = {"enable_cache": True, "cache_dir": str(tmp_path / "cache")}
+    orchestrator = Orchestrator(steps, engine_type="pandas", enable_checkpoints=True, **cache,
+                                checkpoint_mode=CheckpointMode.MANUAL, checkpoint_dir=str(tmp_path / "ckpt"))
+    with pytest.raises(ValueError, match="call execute\\(\\) first"):
+        orchestrator.save_checkpoint()
+    assert orchestrator.execute().success and saves(tmp_path, "pipeline") == []
+    saved = orchestrator.save_checkpoint()
+    assert saved.completed_names == {"load", "n1", "n2"}
+    steps[2] = tick("n2", "n1", seconds=1.0)  # n2's params changed
+    again = Orchestrator(steps, engine_type="pandas", checkpoint_dir=str(tmp_path / "ckpt"), **cache,
+                         resume_from_checkpoint=True).execute()
+    assert again.rerun_nodes == ["n2"] and again.resumed_nodes == ["load", "n1"]
+    assert again.node_results["n2"].reason == "re-run: changed since the checkpoint"
+    assert f"the folder {str(tmp_path / 'ckpt')!r}" not in again.resume_hint  # it succeeded: no hint
