@@ -110,6 +110,10 @@ def _kernel_env(root: Path, workdir: Path, options: GradeOptions) -> dict[str, s
         ENV_WORKDIR: str(workdir),
         # the lesson's own kernel never writes into the learner's real progress store
         ENV_HOME: str(workdir.parent / "course_home"),
+        # nor into the framework's default job store and cache folder (the variables are
+        # odibi_core's; the grader never imports it)
+        "ODIBI_HOME": str(workdir.parent / "odibi_home"),
+        "ODIBI_CACHE_DIR": str(workdir.parent / "odibi_cache"),
         "ODIBI_SPARK": "1" if options.spark else "0",
         "ODIBI_GRADING": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1",

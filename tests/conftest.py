@@ -16,8 +16,10 @@ def course(tmp_path: Path) -> Course:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test touches the real ~/.odibi_course."""
+    """No test touches the real ~/.odibi_course, ~/.odibi or the user cache folder."""
     monkeypatch.setenv("ODIBI_COURSE_HOME", str(tmp_path / "course_home"))
+    monkeypatch.setenv("ODIBI_HOME", str(tmp_path / "odibi_home"))  # job store of get_executor()
+    monkeypatch.setenv("ODIBI_CACHE_DIR", str(tmp_path / "odibi_cache"))  # CacheManager's default
     monkeypatch.delenv("ODIBI_COURSE_ROOT", raising=False)
     monkeypatch.delenv("ODIBI_WORKDIR", raising=False)
 
