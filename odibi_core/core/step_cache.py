@@ -186,8 +186,11 @@ class StepCache:
             metadata: dict[str, Any] = {}
             if self.context.is_frame(value):
                 fingerprint = self._fingerprint(data_key, value)
-                if fingerprint is not None:
-                    metadata["fingerprint"] = fingerprint
+                if fingerprint is None:
+                    # not fingerprintable (a Spark frame): it is never cached, so do not take
+                    # a snapshot either (on Spark that would be a job per node)
+                    return
+                metadata["fingerprint"] = fingerprint
                 metadata["snapshot"] = self.context.snapshot(value, sample_rows=5).to_record()
             self.cache.put(self.output_key(key, logical), value, engine=self.context.name,
                            step_name=node.name, metadata=metadata)
