@@ -31,7 +31,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -44,8 +44,8 @@ __all__ = [
     "default_cluster_dir",
     "find_spark_home",
     "main",
-    "start_cluster",
     "standalone_cluster",
+    "start_cluster",
     "stop_cluster",
 ]
 
@@ -311,10 +311,8 @@ def _wait_group_gone(pid: int, deadline: float) -> bool:
 def _reap(pid: int) -> None:
     """Collect the exit status of ``pid`` if it is our child (a zombie still counts as a member
     of its group)."""
-    try:
+    with suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _refuse_running(work: Path) -> None:

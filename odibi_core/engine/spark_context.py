@@ -2,6 +2,14 @@
 
 pyspark is imported only inside functions here, so ``import odibi_core`` works without it.
 
+Masters. A context takes a master URL (``local[N]``, ``spark://host:port`` for a standalone
+cluster, ``sc://host:port`` for Spark Connect when pyspark's Connect client is installed, or
+``yarn`` / ``k8s://...``), else ``$ODIBI_SPARK_MASTER``, else ``local[2]``; or an existing
+SparkSession. A remote master is probed over TCP first, so a wrong address fails in seconds
+with its name instead of after Spark's registration retries. There is one SparkContext per
+process: asking for a different master while one runs is an error that says so (two
+``local[N]`` masters only differ in threads, so they share the running session).
+
 SQL isolation. Temp views are session-scoped, and a DataFrame's ``createOrReplaceTempView``
 registers the view in the session that created the frame: in pyspark 4.3 a frame made in
 session A and registered "from" session B is not visible in B (checked; ``spark.sql(...,
@@ -31,7 +39,9 @@ import atexit
 import importlib.util
 import logging
 import os
+import re
 import shutil
+import socket
 import tempfile
 import threading
 import uuid
@@ -60,11 +70,17 @@ if TYPE_CHECKING:
     import pandas as pd
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["DEFAULT_SPARK_CONF", "SparkEngineContext", "shared_session"]
+__all__ = ["DEFAULT_SPARK_CONF", "MASTER_ENV", "SparkEngineContext", "resolve_master", "shared_session"]
 
 log = logging.getLogger(__name__)
 
 ENGINE = "spark"
+#: environment variable naming the master of contexts created without one
+MASTER_ENV = "ODIBI_SPARK_MASTER"
+DEFAULT_MASTER = "local[2]"
+_MASTER_FORMS = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?|yarn|(spark|sc)://[^/\s]+(/\S*)?|k8s://\S+")
+# static or UI settings a Spark Connect client cannot set on the server's session
+_CONNECT_SKIPPED = ("spark.ui.enabled", "spark.sql.warehouse.dir")
 DEFAULT_SPARK_CONF: dict[str, str] = {
     "spark.ui.enabled": "false",
     "spark.sql.shuffle.partitions": "4",
@@ -76,13 +92,34 @@ _SESSION_LOCK = threading.Lock()
 _RUNTIME_KEYS = ("spark.sql.session.timeZone", "spark.sql.shuffle.partitions", "spark.sql.ansi.enabled")
 
 
-def shared_session(master: str = "local[2]", app_name: str = "odibi_core",
+def resolve_master(master: str | None = None) -> str:
+    """``master`` if given, else ``$ODIBI_SPARK_MASTER``, else ``local[2]``; checked against
+    the forms Spark accepts (EngineError naming them otherwise)."""
+    chosen = (master or os.environ.get(MASTER_ENV) or DEFAULT_MASTER).strip()
+    if _MASTER_FORMS.fullmatch(chosen) is None:
+        source = "" if master else f" (from ${MASTER_ENV})"
+        raise EngineError(f"unknown Spark master {chosen!r}{source}; expected local, local[N],"
+                          f" local[*], spark://host:port, sc://host:port (Spark Connect), yarn or"
+                          f" k8s://...", engine=ENGINE)
+    return chosen
+
+
+def shared_session(master: str = DEFAULT_MASTER, app_name: str = "odibi_core",
                    spark_conf: Mapping[str, Any] | None = None) -> SparkSession:
     """The process's SparkSession (``getOrCreate``), started with :data:`DEFAULT_SPARK_CONF`
-    overridden by ``spark_conf``."""
+    overridden by ``spark_conf``.
+
+    Raises:
+        EngineError: the master is unreachable, Spark cannot start, or a session on another
+            master already runs in this process.
+    """
     with _SESSION_LOCK:
+        if master.startswith("sc://"):
+            return _connect_session(master, app_name, spark_conf)
         from pyspark.sql import SparkSession
 
+        if master.startswith("spark://"):
+            _probe(master)
         builder = SparkSession.builder.master(master).appName(app_name)
         conf = {**DEFAULT_SPARK_CONF, **(spark_conf or {})}
         # Spark's default warehouse is ./spark-warehouse, which would land in whatever folder the
@@ -94,8 +131,61 @@ def shared_session(master: str = "local[2]", app_name: str = "odibi_core",
         with spark_errors(f"could not start Spark (master {master!r}; needs Java 17+ on PATH or"
                           f" JAVA_HOME)"):
             session = builder.getOrCreate()
-        log.debug("Spark session ready: master %s, version %s", master, session.version)
+            running = session.sparkContext.master
+        if running != master and not (_is_local(running) and _is_local(master)):
+            raise EngineError(f"this process already runs a SparkSession on master {running!r}, so"
+                              f" {master!r} cannot be used (one SparkContext per process); stop it"
+                              f" first (session.stop()), or run the pipeline in another process",
+                              engine=ENGINE)
+        log.debug("Spark session ready: master %s, version %s", running, session.version)
         return session
+
+
+def _is_local(master: str) -> bool:
+    return master == "local" or master.startswith("local[")
+
+
+def _connect_session(url: str, app_name: str, spark_conf: Mapping[str, Any] | None) -> SparkSession:
+    """A Spark Connect session on ``url`` (runtime settings only; the server owns the rest)."""
+    from pyspark.sql import SparkSession
+
+    missing = [m for m in ("grpc", "google.protobuf", "grpc_status") if not _importable(m)]
+    if missing or not hasattr(SparkSession.builder, "remote"):
+        raise EngineError(f"cannot use Spark Connect master {url!r}: this pyspark has no Connect"
+                          f" client (missing {missing or ['SparkSession.builder.remote']});"
+                          f" pip install 'pyspark[connect]'", engine=ENGINE)
+    _probe(url)
+    builder = SparkSession.builder.remote(url).appName(app_name)
+    for key, value in {**DEFAULT_SPARK_CONF, **(spark_conf or {})}.items():
+        if key not in _CONNECT_SKIPPED:
+            builder = builder.config(key, str(value))
+    with spark_errors(f"could not connect to Spark Connect at {url!r}"):
+        return builder.getOrCreate()
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a missing parent package
+        return False
+
+
+def _probe(url: str, timeout: float = 5.0) -> None:
+    """Fail fast, naming the address, when no ``host:port`` of ``url`` accepts a connection."""
+    scheme, _, rest = url.partition("://")
+    default_port = 15002 if scheme == "sc" else 7077
+    errors = []
+    for address in rest.split("/")[0].split(";")[0].split(","):
+        host, _, port = address.rpartition(":") if ":" in address else (address, "", str(default_port))
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return
+        except (OSError, ValueError) as exc:
+            errors.append(f"{address}: {exc}")
+    hint = ("start one with python -m odibi_core.engine.spark_cluster start, or check the URL"
+            if scheme == "spark" else "start a Spark Connect server, or check the URL")
+    raise EngineError(f"cannot reach the Spark master {url!r} ({'; '.join(errors)}); {hint}",
+                      engine=ENGINE)
 
 
 def _scratch_warehouse() -> str:
@@ -133,8 +223,7 @@ def spark_errors(action: str, hint: str = "") -> Iterator[None]:
     except PySparkException as exc:
         raise EngineError(f"{action}: {_first_line(str(exc))}{hint}", engine=ENGINE) from exc
     except Py4JJavaError as exc:
-        raise EngineError(f"{action}: {_first_line(str(exc.java_exception.toString()))}{hint}",
-                          engine=ENGINE) from exc
+        raise EngineError(f"{action}: {_java_message(exc)}{hint}", engine=ENGINE) from exc
     except Py4JError as exc:
         raise EngineError(f"{action}: {_first_line(str(exc))}{hint}", engine=ENGINE) from exc
 
@@ -143,27 +232,50 @@ def _first_line(text: str) -> str:
     return next((line.strip() for line in text.splitlines() if line.strip()), text)
 
 
+def _java_message(exc: Any) -> str:
+    """The first line of a Java exception, plus its root cause's when that says more (a task
+    failure on an executor wraps the real error several levels down)."""
+    from py4j.protocol import Py4JError
+
+    head = _first_line(str(exc.java_exception.toString()))
+    try:
+        root = exc.java_exception
+        for _ in range(20):  # bounded: a cause chain can loop
+            cause = root.getCause()
+            if cause is None:
+                break
+            root = cause
+        last = _first_line(str(root.toString()))
+    except Py4JError as inner:  # the JVM went away while the chain was walked
+        log.debug("could not walk the Java cause chain: %s", inner)
+        return head
+    return head if last in head else f"{head} (caused by {last})"
+
+
 class SparkEngineContext(EngineContext):
     """Spark DataFrames on a shared SparkSession.
 
     Args:
-        master: Spark master URL for a new session (default ``local[2]``).
+        master: Spark master URL for a new session: ``local[N]``, ``spark://host:port``,
+            ``sc://host:port`` (Spark Connect) and the like; default ``$ODIBI_SPARK_MASTER``,
+            else ``local[2]``.
         app_name: application name for a new session.
-        spark_conf: settings for the session builder (override :data:`DEFAULT_SPARK_CONF`).
+        spark_conf: settings for the session builder (override :data:`DEFAULT_SPARK_CONF`),
+            e.g. ``spark.driver.host``, ``spark.executor.memory``, ``spark.sql.shuffle.partitions``.
         session: an existing SparkSession to use as is (the other options are then ignored).
     """
 
     name = "spark"
     cheap_counts = False
 
-    def __init__(self, *, master: str = "local[2]", app_name: str = "odibi_core",
+    def __init__(self, *, master: str | None = None, app_name: str = "odibi_core",
                  spark_conf: Mapping[str, Any] | None = None,
                  session: SparkSession | None = None) -> None:
         if session is None and importlib.util.find_spec("pyspark") is None:
             raise EngineError("pyspark is not installed; install the spark extra"
                               " (pip install 'odibi-course[spark]') and a Java 17 runtime",
                               engine=ENGINE)
-        self.master = master
+        self.master = resolve_master(master) if session is None else _session_master(session)
         self.app_name = app_name
         self.spark_conf = dict(spark_conf or {})
         self._session = session
@@ -194,7 +306,7 @@ class SparkEngineContext(EngineContext):
             if "multiLine" not in options:
                 is_array = local is not None and local.is_file() and json_is_array(local)
                 options["multiLine"] = not lines if lines is not None else is_array
-        source = str(local) if local is not None else location
+        source = _spark_uri(local) if local is not None else location
         with spark_errors(f"cannot read {fmt} {location!r}"):
             return self.session.read.format(fmt).options(**options).load(source)
 
@@ -222,7 +334,7 @@ class SparkEngineContext(EngineContext):
         try:
             local.parent.mkdir(parents=True, exist_ok=True)
             with spark_errors(action):
-                frame.write.format(fmt).mode("errorifexists").options(**options).save(str(staging))
+                frame.write.format(fmt).mode("errorifexists").options(**options).save(_spark_uri(staging))
             if mode == "append" and local.exists():
                 _move_parts(staging, local)
             else:
@@ -385,9 +497,19 @@ class SparkEngineContext(EngineContext):
         return value
 
 
+def _session_master(session: SparkSession) -> str:
+    """The master of a given session (its Connect URL is not exposed: ``sc://``)."""
+    from pyspark.errors import PySparkException
+
+    try:
+        return str(session.sparkContext.master)
+    except PySparkException:  # a Spark Connect session has no SparkContext
+        return "sc://"
+
+
 def _session_like(root: SparkSession) -> SparkSession:
     """A new session of ``root``'s SparkContext with ``root``'s runtime SQL settings."""
-    session = root.newSession()
+    session = _new_session(root)
     conf = root.conf
     entries = conf.getAll if hasattr(type(conf), "getAll") else {
         key: conf.get(key) for key in _RUNTIME_KEYS if conf.get(key, None) is not None}
@@ -395,6 +517,14 @@ def _session_like(root: SparkSession) -> SparkSession:
         if conf.isModifiable(key):
             session.conf.set(key, value)
     return session
+
+
+def _new_session(root: SparkSession) -> SparkSession:
+    """``root.newSession()``; a Spark Connect session (which has none) clones itself instead:
+    same server, its own temp views."""
+    if type(root).__module__.startswith("pyspark.sql.connect"):
+        return root.cloneSession() if hasattr(root, "cloneSession") else root
+    return root.newSession()
 
 
 def _drop_global_views(session: SparkSession, views: list[str]) -> None:
@@ -446,6 +576,12 @@ def _local_path(location: str) -> Path | None:
     if "://" in location:
         return None
     return Path(location).absolute()
+
+
+def _spark_uri(path: Path) -> str:
+    """A local path as a ``file://`` URI, so Spark never resolves it against another default
+    file system (HDFS on a cluster). Not percent-encoded: Hadoop's Path takes the raw text."""
+    return "file://" + path.as_posix()
 
 
 def _swap_into_place(staging: Path, target: Path) -> None:
