@@ -37,13 +37,13 @@ from .store import (
     CacheEntry,
     CacheEntryInfo,
     CacheStore,
-    _info,
     _is_entry_file,
     _is_key,
     _payload_problem,
     _problem,
     _root_lock,
     _seal,
+    list_entries,
 )
 
 if TYPE_CHECKING:
@@ -234,24 +234,7 @@ class FsspecStore(CacheStore):
             return self._scan()
 
     def entries(self) -> list[CacheEntryInfo]:
-        infos = []
-        for key in self.keys():
-            try:
-                raw = self._cat(self._meta_path(key))
-                if raw is None:  # deleted since the listing
-                    continue
-                meta = json.loads(raw)
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                log.warning("cache entry %s in %s is damaged (metadata unreadable: %s); "
-                            "left out of the listing", key, self.url, exc)
-                continue
-            problem = _problem(key, meta)
-            if problem is not None:
-                log.warning("cache entry %s in %s is damaged (%s); left out of the listing",
-                            key, self.url, problem)
-                continue
-            infos.append(_info(key, meta))
-        return infos
+        return list_entries(self.keys(), lambda key: self._cat(self._meta_path(key)), self.url)
 
     def clear(self) -> int:
         with self._lock:

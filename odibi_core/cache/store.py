@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -111,6 +111,31 @@ def _info(key: str, meta: Mapping[str, Any]) -> CacheEntryInfo:
     step = meta.get("step_name")
     return CacheEntryInfo(key, step if isinstance(step, str) else None, meta["kind"],
                           meta["bytes"], str(meta.get("created_at", "")))
+
+
+def list_entries(keys: list[str], read_meta: Callable[[str], bytes | None],
+                 where: object) -> list[CacheEntryInfo]:
+    """What ``entries()`` returns for any store: each key's metadata (``read_meta`` gives its
+    bytes, None when the entry vanished since the listing), damaged entries left out with a
+    warning naming the entry and ``where`` it lives."""
+    infos = []
+    for key in keys:
+        try:
+            raw = read_meta(key)
+            if raw is None:
+                continue
+            meta = json.loads(raw)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            log.warning("cache entry %s in %s is damaged (metadata unreadable: %s); "
+                        "left out of the listing", key, where, exc)
+            continue
+        problem = _problem(key, meta)
+        if problem is not None:
+            log.warning("cache entry %s in %s is damaged (%s); left out of the listing",
+                        key, where, problem)
+            continue
+        infos.append(_info(key, meta))
+    return infos
 
 
 class CacheStore(ABC):
@@ -303,23 +328,13 @@ class LocalDirectoryStore(CacheStore):
         return committed
 
     def entries(self) -> list[CacheEntryInfo]:
-        infos = []
-        for key in self.keys():
+        def read(key: str) -> bytes | None:
             try:
-                meta = json.loads(self._meta_path(key).read_bytes())
+                return self._meta_path(key).read_bytes()
             except FileNotFoundError:  # deleted since the listing
-                continue
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-                log.warning("cache entry %s in %s is damaged (metadata unreadable: %s); "
-                            "left out of the listing", key, self.root, exc)
-                continue
-            problem = _problem(key, meta)
-            if problem is not None:
-                log.warning("cache entry %s in %s is damaged (%s); left out of the listing",
-                            key, self.root, problem)
-                continue
-            infos.append(_info(key, meta))
-        return infos
+                return None
+
+        return list_entries(self.keys(), read, self.root)
 
     def clear(self) -> int:
         with self._lock:
