@@ -4,7 +4,6 @@ clock; the newest ``keep_latest`` of each DAG always stay."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from odibi_core.checkpoint import (
     CheckpointManager,
     CheckpointStore,
     FileCheckpointStore,
-    MemoryCheckpointStore,
     SqliteCheckpointStore,
 )
 from odibi_core.errors import ConfigError
@@ -30,17 +28,6 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@pytest.fixture(params=["file", "memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CheckpointStore]:
-    if request.param == "file":
-        yield FileCheckpointStore(tmp_path / "checkpoints")
-    elif request.param == "memory":
-        yield MemoryCheckpointStore()
-    else:
-        with SqliteCheckpointStore(tmp_path / "checkpoints.db") as sqlite_store:
-            yield sqlite_store
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 
@@ -20,10 +20,8 @@ from odibi_core.checkpoint import (
     CheckpointManager,
     CheckpointStore,
     CheckpointWarning,
-    FileCheckpointStore,
     MemoryCheckpointStore,
     NodeCheckpoint,
-    SqliteCheckpointStore,
 )
 from odibi_core.errors import ConfigError
 
@@ -32,17 +30,6 @@ FIXED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def _fixed_clock() -> datetime:
     return FIXED
-
-
-@pytest.fixture(params=["file", "memory", "sqlite"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CheckpointStore]:
-    if request.param == "file":
-        yield FileCheckpointStore(tmp_path / "checkpoints")
-    elif request.param == "memory":
-        yield MemoryCheckpointStore()
-    else:
-        with SqliteCheckpointStore(tmp_path / "checkpoints.db") as sqlite_store:
-            yield sqlite_store
 
 
 @pytest.fixture

@@ -1,12 +1,11 @@
 """The checkpoint store contract, run against every store; then the file store's layout.
 
-To add a store, add a ``pytest.param`` to ``STORES``: every contract test runs against it.
+The stores come from the ``store`` fixture in conftest.py (add a store to ``STORES`` there).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path, PurePath
 
@@ -16,24 +15,8 @@ from odibi_core.checkpoint import (
     CheckpointStore,
     FileCheckpointStore,
     MemoryCheckpointStore,
-    SqliteCheckpointStore,
 )
 from odibi_core.errors import ConfigError
-
-STORES = [
-    pytest.param(lambda tmp: FileCheckpointStore(tmp / "checkpoints"), id="file"),
-    pytest.param(lambda tmp: MemoryCheckpointStore(), id="memory"),
-    pytest.param(lambda tmp: SqliteCheckpointStore(tmp / "checkpoints.db"), id="sqlite"),
-]
-
-
-@pytest.fixture(params=STORES)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[CheckpointStore]:
-    make: Callable[[Path], CheckpointStore] = request.param
-    store = make(tmp_path)
-    yield store
-    if isinstance(store, SqliteCheckpointStore):
-        store.close()
 
 
 def test_put_then_get_returns_the_same_bytes(store: CheckpointStore) -> None:
