@@ -40,10 +40,10 @@ from .store import (
     _is_entry_file,
     _is_key,
     _payload_problem,
-    _problem,
     _root_lock,
     _seal,
     list_entries,
+    parse_meta,
 )
 
 if TYPE_CHECKING:
@@ -177,14 +177,8 @@ class FsspecStore(CacheStore):
             return None
         if raw is None:
             return None
-        try:
-            meta = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            log.warning("cache entry %s in %s is damaged (metadata is not JSON: %s); "
-                        "treated as a miss", key, self.url, exc)
-            return None
-        problem = _problem(key, meta)
-        if problem is None:
+        meta, problem = parse_meta(key, raw)
+        if meta is not None:
             try:
                 payload = self._cat(self._payload_path(key, meta["kind"]))
             except OSError as exc:
@@ -193,7 +187,7 @@ class FsspecStore(CacheStore):
                 problem = problem or "payload unreadable: no payload object"
             else:
                 problem = _payload_problem(meta, payload)
-        if problem is None:
+        if meta is not None and problem is None:
             return CacheEntry(key, meta["kind"], payload, meta)  # type: ignore[arg-type]
         if self._changed(key, raw):
             return _CHANGED

@@ -113,6 +113,17 @@ def _info(key: str, meta: Mapping[str, Any]) -> CacheEntryInfo:
                           meta["bytes"], str(meta.get("created_at", "")))
 
 
+def parse_meta(key: str, raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """An entry's metadata from its bytes: ``(metadata, None)``, or ``(None, what is wrong)``
+    when it is not JSON or not valid metadata of ``key``."""
+    try:
+        meta = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"metadata is not JSON: {exc}"
+    problem = _problem(key, meta)
+    return (meta, None) if problem is None else (None, problem)
+
+
 def list_entries(keys: list[str], read_meta: Callable[[str], bytes | None],
                  where: object) -> list[CacheEntryInfo]:
     """What ``entries()`` returns for any store: each key's metadata (``read_meta`` gives its
@@ -122,15 +133,14 @@ def list_entries(keys: list[str], read_meta: Callable[[str], bytes | None],
     for key in keys:
         try:
             raw = read_meta(key)
-            if raw is None:
-                continue
-            meta = json.loads(raw)
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except OSError as exc:
             log.warning("cache entry %s in %s is damaged (metadata unreadable: %s); "
                         "left out of the listing", key, where, exc)
             continue
-        problem = _problem(key, meta)
-        if problem is not None:
+        if raw is None:
+            continue
+        meta, problem = parse_meta(key, raw)
+        if meta is None:
             log.warning("cache entry %s in %s is damaged (%s); left out of the listing",
                         key, where, problem)
             continue
@@ -255,14 +265,8 @@ class LocalDirectoryStore(CacheStore):
                 log.warning("cannot read cache metadata for %s in %s (%s); treated as a miss",
                             key, self.root, exc)
                 return None
-            try:
-                meta = json.loads(text)
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                log.warning("cache entry %s in %s is damaged (metadata is not JSON: %s); "
-                            "treated as a miss", key, self.root, exc)
-                return None
-            problem = _problem(key, meta)
-            if problem is not None:
+            meta, problem = parse_meta(key, text)
+            if meta is None:
                 log.warning("cache entry %s in %s is damaged (%s); treated as a miss",
                             key, self.root, problem)
                 return None
