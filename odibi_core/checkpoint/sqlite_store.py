@@ -29,13 +29,13 @@ import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import ConfigError, OdibiError
+from ..sqlite import connect, immediate
 from .model import validate_dag_name, validate_sequence
 from .store import CheckpointStore
 
@@ -104,13 +104,9 @@ class SqliteCheckpointStore(CheckpointStore):
 
     def _open(self) -> sqlite3.Connection:
         self.database.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.database, timeout=self.timeout, isolation_level=None,
-                                     check_same_thread=False)
+        connection = connect(self.database, timeout=self.timeout, synchronous=self.synchronous)
         try:
-            connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            self._set_wal(connection)
-            connection.execute(f"PRAGMA synchronous = {self.synchronous}")
-            with self._write(connection):
+            with immediate(connection):
                 version = connection.execute("PRAGMA user_version").fetchone()[0]
                 if version not in (0, SCHEMA_VERSION):
                     raise OdibiError(f"checkpoint database {self.database} has schema version "
@@ -122,22 +118,6 @@ class SqliteCheckpointStore(CheckpointStore):
             connection.close()
             raise
         return connection
-
-    def _set_wal(self, connection: sqlite3.Connection) -> None:
-        """Switch to WAL. Changing the journal mode can report "database is locked" at once
-        (no busy wait) while another process creates the file, so retry until ``timeout``."""
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                break
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.01)
-        if str(mode).lower() != "wal":
-            log.warning("checkpoint database %s runs in journal mode %r, not WAL", self.database,
-                        mode)
 
     @contextmanager
     def _guard(self, action: str) -> Iterator[None]:
@@ -167,20 +147,6 @@ class SqliteCheckpointStore(CheckpointStore):
             with self._lock:
                 self._connections.append(connection)
         return connection
-
-    @staticmethod
-    @contextmanager
-    def _write(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-        """One write transaction: ``BEGIN IMMEDIATE`` takes the write lock up front (waiting up
-        to the busy timeout), so a read-then-write inside it cannot race another writer."""
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield connection
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         """Close every connection this store opened in this process. The store stays usable:
@@ -215,7 +181,7 @@ class SqliteCheckpointStore(CheckpointStore):
         validate_sequence(sequence)
         stamp = created_at.timestamp()
         with self._guard(f"save {dag_name}/{sequence:08d}"), \
-                self._write(self._connection()) as connection:
+                immediate(self._connection()) as connection:
             connection.execute(
                 "INSERT OR REPLACE INTO checkpoints (thread_id, sequence, data, created_at) "
                 "VALUES (?, ?, ?, ?)", (dag_name, sequence, sqlite3.Binary(bytes(data)), stamp))
@@ -246,7 +212,7 @@ class SqliteCheckpointStore(CheckpointStore):
         validate_dag_name(dag_name)
         validate_sequence(sequence)
         with self._guard(f"delete {dag_name}/{sequence:08d}"), \
-                self._write(self._connection()) as connection:
+                immediate(self._connection()) as connection:
             cursor = connection.execute(
                 "DELETE FROM checkpoints WHERE thread_id = ? AND sequence = ?", (dag_name, sequence))
         return cursor.rowcount > 0
@@ -273,7 +239,7 @@ class SqliteCheckpointStore(CheckpointStore):
         and processes; numbers are never reused, even after their checkpoints are deleted."""
         validate_dag_name(dag_name)
         with self._guard(f"allocate a sequence for {dag_name!r}"), \
-                self._write(self._connection()) as connection:
+                immediate(self._connection()) as connection:
             row = connection.execute(
                 "SELECT max(coalesce((SELECT last_sequence FROM sequence_counters "
                 "WHERE thread_id = ?1), 0), coalesce((SELECT max(sequence) FROM checkpoints "

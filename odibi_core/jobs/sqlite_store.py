@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..sqlite import connect, immediate
 from .errors import JobError, JobNotFoundError
 from .model import JobRecord, JobStatus
 from .store import JobStore, check_changes, default_jobs_path
@@ -115,12 +116,7 @@ class SQLiteJobStore(JobStore):
             raise JobError(f"cannot create the folder for job store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
         try:
-            self._conn = sqlite3.connect(
-                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
-            )
-            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn = connect(self.path, timeout=timeout)
             # CREATE ... IF NOT EXISTS is idempotent, so concurrent openers need no transaction
             self._conn.executescript(_SCHEMA)
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -134,18 +130,11 @@ class SQLiteJobStore(JobStore):
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken with BEGIN IMMEDIATE so writers queue, never deadlock."""
         with self._lock:
-            conn = self._conn
             try:
-                conn.execute("BEGIN IMMEDIATE")
+                with immediate(self._conn) as conn:
+                    yield conn
             except sqlite3.Error as exc:
                 raise JobError(f"cannot write job store {self.path}: {exc}") from exc
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            else:
-                conn.execute("COMMIT")
 
     def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
