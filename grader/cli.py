@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import GraderError
 from .grade import GradeOptions, grade_many, spark_available
 from .learner import make_learner_copy
-from .lesson import find_lessons, lint_lesson, load_lesson
+from .lesson import find_lesson, find_lessons, lint_lesson, load_lesson
 from .paths import course_home, course_root
 from .results import LessonResult, LessonStatus
 
@@ -150,24 +150,8 @@ def _cmd_lint(args: argparse.Namespace, root: Path) -> int:
     return 1 if problems else 0
 
 
-def _resolve_lesson(name: str, root: Path) -> Path:
-    as_path = Path(name)
-    if as_path.suffix == ".ipynb" and as_path.is_file():
-        return as_path
-    for path in find_lessons(root):
-        if name in (path.stem, path.name):
-            return path
-        try:
-            if load_lesson(path).spec.id == name:
-                return path
-        except GraderError:
-            continue
-    names = ", ".join(p.stem for p in find_lessons(root))
-    raise GraderError(f"no lesson named {name!r}; lessons: {names}")
-
-
 def _cmd_copy(args: argparse.Namespace, root: Path) -> int:
-    lesson = load_lesson(_resolve_lesson(args.lesson, root))
+    lesson = load_lesson(find_lesson(args.lesson, root))
     workspace = args.workspace or course_home() / "workspace"
     target = make_learner_copy(lesson, workspace, force=args.force)
     print(f"learner copy written: {target}")

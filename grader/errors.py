@@ -39,7 +39,7 @@ class LessonSpecError(GraderError):
         self.message = message
         where = self.notebook
         if cell_index is not None:
-            where += f", cell {cell_index}"
+            where += f", cell {cell_index + 1}"  # 1-based, as JupyterLab counts
         if field is not None:
             where += f", field '{field}'"
         super().__init__(f"{where}: {message}")

@@ -31,6 +31,7 @@ from .errors import GraderError
 from .learner import merge_learner_work, stripped_notebook
 from .lesson import Lesson, find_lessons, lint_lesson, load_lesson, read_notebook
 from .paths import ENV_HOME, ENV_ROOT, ENV_WORKDIR
+from .policy import describe_policy, judge
 from .progress import ProgressStore
 from .results import LessonResult, LessonStatus, StepState
 from .runner import RunOptions, run_notebook
@@ -173,17 +174,17 @@ def _strict_checks(lesson: Lesson, root: Path, options: GradeOptions, result: Le
                                    f" depend on an exercise's solution)")
 
 
-def _verdict(result: LessonResult, options: GradeOptions) -> LessonStatus:
-    score = result.score
-    if score is None:
-        result.errors.append("no runnable step could run (all skipped or none defined)")
-        return LessonStatus.FAILED
-    ok = score >= result.pass_score
-    if result.learner_copy:
-        ok = ok and result.quiz_score is not None and result.quiz_score >= result.pass_score
-    if options.strict:
-        ok = ok and not result.lint
-    return LessonStatus.PASSED if ok else LessonStatus.FAILED
+def _verdict(result: LessonResult, lesson: Lesson, options: GradeOptions) -> LessonStatus:
+    status, reasons = judge(result, lesson.spec, lesson_name=lesson.path.stem,
+                            strict=options.strict)
+    result.reasons = reasons
+    return status
+
+
+def _hints_used(result: LessonResult, lesson_id: str, store: ProgressStore) -> None:
+    used = store.hints_used(lesson_id)
+    for step in result.steps:
+        step.hints_used = used.get(step.number, 0)
 
 
 def grade_notebook(path: str | Path, root: str | Path, options: GradeOptions | None = None) -> LessonResult:
@@ -200,9 +201,11 @@ def grade_notebook(path: str | Path, root: str | Path, options: GradeOptions | N
         result.title = lesson.spec.title
         result.pass_score = lesson.spec.assessment.pass_score
         result.learner_copy = not canonical
+        result.lesson_name = lesson.path.stem
+        result.policy = describe_policy(lesson.spec)
         from .quiz import load_quiz
 
-        questions = load_quiz(root / lesson.spec.quiz).question_ids  # a broken quiz is an error
+        questions = load_quiz(root / lesson.spec.quiz).checkpoint_of  # a broken quiz is an error
         if canonical:
             to_run = copy.deepcopy(lesson.nb)
         else:
@@ -212,9 +215,10 @@ def grade_notebook(path: str | Path, root: str | Path, options: GradeOptions | N
         if result.learner_copy:
             with ProgressStore(options.store_path) as store:
                 result.quiz_score = store.quiz_score(lesson.spec.id, questions)
+                _hints_used(result, lesson.spec.id, store)
         if options.strict and canonical:
             _strict_checks(lesson, root, options, result)
-        result.status = _verdict(result, options)
+        result.status = _verdict(result, lesson, options)
     except GraderError as exc:
         result.status = LessonStatus.ERROR
         result.errors.append(str(exc))

@@ -21,12 +21,14 @@ from nbformat import NotebookNode
 from .errors import GraderError, LessonSpecError
 
 __all__ = [
+    "EXERCISE_POLICIES",
     "KNOWN_TAGS",
     "QUESTION_TYPES",
     "Assessment",
     "Lesson",
     "LessonSpec",
     "StepPlan",
+    "find_lesson",
     "find_lessons",
     "lint_lesson",
     "load_lesson",
@@ -50,20 +52,31 @@ KNOWN_TAGS = frozenset(
         "hide-output",
     }
 )
+CHECK_MAGIC = "%%check"
+SPARK_MAGIC = "%%spark"
+LOAD_EXTENSION = "%load_ext grader"
 BEGIN_SOLUTION = "# BEGIN SOLUTION"
 END_SOLUTION = "# END SOLUTION"
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _QUIZ_CALL = re.compile(r"""quiz\(\s*["']([^"']+)["']\s*,\s*checkpoint\s*=\s*(\d+)""")
 
 
+EXERCISE_POLICIES = ("required", "counted")
+"""``required``: every exercise step must pass for the lesson to pass (the default);
+``counted``: exercise steps only count towards the step score."""
+
+
 @dataclass(frozen=True)
 class Assessment:
-    """How a lesson is assessed: question types, counts, and the score needed to pass."""
+    """How a lesson is assessed: question types, counts, the score needed to pass, whether
+    exercises are required, and the step-score penalty per hint used (default none)."""
 
     types: tuple[str, ...]
     checkpoints: int
     questions: int
     pass_score: float
+    exercises: str = "required"
+    hint_penalty: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,7 @@ class LessonSpec:
     assessment: Assessment
     quiz: str
     glossary: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[int, tuple[str, ...]] = field(default_factory=dict)  # exercise step -> hints
     extra: Mapping[str, Any] = field(default_factory=dict)  # optional descriptive fields
 
 
@@ -161,6 +175,26 @@ def find_lessons(root: str | Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
 
 
+def find_lesson(name: str | Path, root: str | Path) -> Path:
+    """A canonical lesson by file stem (``03_orchestration``), file name or lesson id, or a
+    notebook path; the error lists the course's lessons."""
+    as_path = Path(name)
+    if as_path.suffix == ".ipynb" and as_path.is_file():
+        return as_path
+    lessons = find_lessons(root)
+    for path in lessons:
+        if str(name) in (path.stem, path.name):
+            return path
+    for path in lessons:
+        try:
+            if load_lesson(path).spec.id == str(name):
+                return path
+        except GraderError:
+            continue
+    names = ", ".join(p.stem for p in lessons) or "none"
+    raise GraderError(f"no lesson named {str(name)!r}; lessons: {names}")
+
+
 # -- the spec -----------------------------------------------------------------------------
 _REQUIRED: dict[str, type | tuple[type, ...]] = {
     "id": str,
@@ -178,6 +212,7 @@ _REQUIRED: dict[str, type | tuple[type, ...]] = {
 }
 _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "glossary": dict,
+    "hints": dict,
     "subtitle": str,
     "version": str,
     "tags": list,
@@ -190,6 +225,11 @@ _ASSESSMENT: dict[str, type | tuple[type, ...]] = {
     "questions": int,
     "pass_score": (int, float),
 }
+_ASSESSMENT_OPTIONAL: dict[str, type | tuple[type, ...]] = {
+    "exercises": str,
+    "hint_penalty": (int, float),
+}
+HINTS_PER_EXERCISE = (2, 3)
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
@@ -240,7 +280,8 @@ def parse_spec(raw: Any, path: str | Path) -> LessonSpec:
         )
     problems = _check_fields(raw, _REQUIRED, _OPTIONAL, path, "")
     if not problems:
-        problems += _check_fields(raw["assessment"], _ASSESSMENT, {}, path, "assessment.")
+        problems += _check_fields(raw["assessment"], _ASSESSMENT, _ASSESSMENT_OPTIONAL, path,
+                                  "assessment.")
         for key in ("prerequisites", "learning_objectives", "engines"):
             problems += _str_list(raw, key)
         if not _ID.match(raw["id"]):
@@ -269,6 +310,14 @@ def parse_spec(raw: Any, path: str | Path) -> LessonSpec:
         for key in ("checkpoints", "questions"):
             if assessment[key] < 0:
                 problems.append(f"field 'assessment.{key}': expected a number >= 0")
+        if assessment.get("exercises", "required") not in EXERCISE_POLICIES:
+            problems.append(f"field 'assessment.exercises': expected one of"
+                            f" {list(EXERCISE_POLICIES)}, got {assessment['exercises']!r}")
+        penalty = assessment.get("hint_penalty", 0)
+        if not 0 <= penalty <= 1:
+            problems.append(f"field 'assessment.hint_penalty': expected 0 <= hint_penalty <= 1"
+                            f" (share of a step per hint used), got {penalty}")
+        problems += _hint_problems(raw.get("hints", {}))
     if problems:
         raise LessonSpecError(path, "invalid lesson spec (metadata.odibi):\n  " + "\n  ".join(problems),
                               field="odibi")
@@ -289,11 +338,30 @@ def parse_spec(raw: Any, path: str | Path) -> LessonSpec:
             checkpoints=assessment["checkpoints"],
             questions=assessment["questions"],
             pass_score=float(assessment["pass_score"]),
+            exercises=assessment.get("exercises", "required"),
+            hint_penalty=float(assessment.get("hint_penalty", 0)),
         ),
         quiz=raw["quiz"],
         glossary=dict(raw.get("glossary", {})),
+        hints={int(k): tuple(v) for k, v in raw.get("hints", {}).items()},
         extra={k: raw[k] for k in _OPTIONAL if k in raw and k != "glossary"},
     )
+
+
+def _hint_problems(hints: Mapping[str, Any]) -> list[str]:
+    """``hints`` maps an exercise's step number (as text, JSON keys are strings) to 2-3 hints."""
+    problems = []
+    low, high = HINTS_PER_EXERCISE
+    for key, value in hints.items():
+        if not (isinstance(key, str) and key.isdigit()):
+            problems.append(f"field 'hints': key {key!r} must be a step number such as \"6\"")
+            continue
+        if not (isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)):
+            problems.append(f"field 'hints.{key}': expected a list of non-empty strings,"
+                            f" got {value!r}")
+        elif not low <= len(value) <= high:
+            problems.append(f"field 'hints.{key}': expected {low} to {high} hints, got {len(value)}")
+    return problems
 
 
 # -- steps ------------------------------------------------------------------------------
@@ -357,28 +425,64 @@ def _lint_cells(lesson: Lesson) -> list[str]:
     name = lesson.path.name
     in_step = lesson.step_of_cell()
     seen_runs: list[int] = []
+    loaded = False
+    uses_magics = uses_lesson_magics(lesson.nb)
     for index, cell in enumerate(lesson.nb.cells):
         tags = _tags(cell)
         for tag in tags:
             if tag not in KNOWN_TAGS and not STEP_TAG.match(tag):
-                problems.append(f"{name}, cell {index}: unknown tag '{tag}' (known: step-N,"
+                problems.append(f"{name}, cell {index + 1}: unknown tag '{tag}' (known: step-N,"
                                 f" {', '.join(sorted(KNOWN_TAGS))})")
         number = in_step.get(index)
         if number is not None and (not seen_runs or seen_runs[-1] != number):
             if number in seen_runs:
-                problems.append(f"{name}, cell {index}: step-{number} is repeated: its cells are"
+                problems.append(f"{name}, cell {index + 1}: step-{number} is repeated: its cells are"
                                 f" not one contiguous run")
             seen_runs.append(number)
         source = cell.source if cell.cell_type == "code" else ""
         has_solution = BEGIN_SOLUTION in source
         if has_solution != ("exercise" in tags) and cell.cell_type == "code":
-            problems.append(f"{name}, cell {index}: a cell with '{BEGIN_SOLUTION}' must be tagged"
+            problems.append(f"{name}, cell {index + 1}: a cell with '{BEGIN_SOLUTION}' must be tagged"
                             f" 'exercise' and an 'exercise' cell must hold a solution")
         if has_solution and source.count(BEGIN_SOLUTION) != source.count(END_SOLUTION):
-            problems.append(f"{name}, cell {index}: unbalanced solution markers")
+            problems.append(f"{name}, cell {index + 1}: unbalanced solution markers")
         if ("check" in tags or has_solution) and number is None:
-            problems.append(f"{name}, cell {index}: a check or exercise cell must be inside a"
+            problems.append(f"{name}, cell {index + 1}: a check or exercise cell must be inside a"
                             f" step (tag it step-N)")
+        if cell.cell_type == "code" and uses_magics:
+            problems += _lint_magics(name, index, tags, source, loaded)
+            loaded = loaded or LOAD_EXTENSION in source
+    return problems
+
+
+def uses_lesson_magics(nb: NotebookNode) -> bool:
+    """Whether a lesson loads the grader's cell magics (every course lesson does; then every
+    check cell must use ``%%check`` and every Spark cell ``%%spark``)."""
+    return any(cell.cell_type == "code" and LOAD_EXTENSION in cell.source for cell in nb.cells)
+
+
+def _first_line(source: str) -> str:
+    return source.lstrip("\n").split("\n", 1)[0].strip()
+
+
+def _lint_magics(name: str, index: int, tags: list[str], source: str, loaded: bool) -> list[str]:
+    """Check cells start with ``%%check``, Spark cells with ``%%spark`` (or ``%%check --spark``),
+    and the extension that defines both is loaded before the first of them."""
+    first = _first_line(source)
+    where = f"{name}, cell {index + 1}"
+    problems = []
+    if "check" in tags and not first.startswith(CHECK_MAGIC):
+        problems.append(f"{where}: a check cell must start with '{CHECK_MAGIC}' (it shows a failed"
+                        f" check under the cell and lets Run All go on), got {first[:60]!r}")
+    if "engine-spark" in tags:
+        wanted = f"{CHECK_MAGIC} --spark" if "check" in tags else SPARK_MAGIC
+        if not (first == wanted or first.startswith(wanted + " ")):
+            problems.append(f"{where}: a Spark cell must start with '{wanted}' (it is skipped with"
+                            f" a note where Spark is not installed), got {first[:60]!r}")
+    uses = first.startswith((CHECK_MAGIC, SPARK_MAGIC))
+    if uses and not loaded:
+        problems.append(f"{where}: uses {first.split()[0]} before any cell runs"
+                        f" '{LOAD_EXTENSION}'")
     return problems
 
 
@@ -399,9 +503,17 @@ def _lint_steps(lesson: Lesson) -> list[str]:
     if spec.total_steps != len(lesson.steps):
         problems.append(f"{name}: metadata total_steps is {spec.total_steps} but the notebook"
                         f" has {len(lesson.steps)} steps")
+    exercise_steps = {step.number for step in lesson.steps if step.exercise}
     for step in lesson.steps:
         if step.exercise and not step.runnable:
             problems.append(f"{name}: step {step.number} has an exercise but no check cell")
+        if step.exercise and step.number not in spec.hints:
+            low, high = HINTS_PER_EXERCISE
+            problems.append(f"{name}: exercise step {step.number} ({step.title}) has no hints; add"
+                            f" {low} to {high} under metadata.odibi.hints[\"{step.number}\"]")
+    for number in sorted(set(spec.hints) - exercise_steps):
+        problems.append(f"{name}: metadata.odibi.hints has hints for step {number}, which is not"
+                        f" an exercise step (exercise steps: {sorted(exercise_steps)})")
     if any(step.needs_spark for step in lesson.steps) and "spark" not in spec.engines:
         problems.append(f"{name}: cells are tagged engine-spark but metadata engines is"
                         f" {list(spec.engines)}")

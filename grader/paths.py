@@ -46,12 +46,13 @@ def course_root(start: str | Path | None = None) -> Path:
     )
 
 
-def course_home() -> Path:
+def course_home(*, create: bool = True) -> Path:
     """The learner's course home (progress database, workspace): ``$ODIBI_COURSE_HOME``
-    or ``~/.odibi_course``. Created if missing."""
+    or ``~/.odibi_course``. Created if missing, unless ``create`` is false."""
     env = os.environ.get(ENV_HOME)
     home = Path(env).expanduser() if env else Path.home() / ".odibi_course"
-    home.mkdir(parents=True, exist_ok=True)
+    if create:
+        home.mkdir(parents=True, exist_ok=True)
     return home
 
 

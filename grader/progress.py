@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +22,7 @@ from .paths import course_home
 
 __all__ = ["Attempt", "ProgressStore", "default_store_path"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS quiz_attempts (
@@ -34,7 +34,22 @@ CREATE TABLE IF NOT EXISTS quiz_attempts (
     correct     INTEGER NOT NULL CHECK (correct IN (0, 1)),
     attempt_no  INTEGER NOT NULL,
     created_at  REAL    NOT NULL,
+    round       INTEGER NOT NULL DEFAULT 1,
     UNIQUE (lesson_id, question_id, attempt_no)
+);
+CREATE TABLE IF NOT EXISTS quiz_rounds (
+    lesson_id   TEXT    NOT NULL,
+    checkpoint  INTEGER NOT NULL,
+    round       INTEGER NOT NULL,
+    started_at  REAL    NOT NULL,
+    UNIQUE (lesson_id, checkpoint, round)
+);
+CREATE TABLE IF NOT EXISTS hints_used (
+    lesson_id   TEXT    NOT NULL,
+    step        INTEGER NOT NULL,
+    hint_no     INTEGER NOT NULL,
+    created_at  REAL    NOT NULL,
+    UNIQUE (lesson_id, step, hint_no)
 );
 CREATE TABLE IF NOT EXISTS grader_runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,9 +70,9 @@ CREATE INDEX IF NOT EXISTS grader_runs_lesson ON grader_runs (lesson_id, created
 """
 
 
-def default_store_path() -> Path:
+def default_store_path(*, create_home: bool = True) -> Path:
     """``progress.db`` in the course home (``$ODIBI_COURSE_HOME`` or ``~/.odibi_course``)."""
-    return course_home() / "progress.db"
+    return course_home(create=create_home) / "progress.db"
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class Attempt:
     correct: bool
     attempt_no: int
     created_at: float
+    round_no: int = 1
 
 
 class ProgressStore:
@@ -97,9 +113,22 @@ class ProgressStore:
             self._conn.execute("PRAGMA synchronous = NORMAL")
             # CREATE ... IF NOT EXISTS is idempotent, so concurrent openers need no transaction.
             self._conn.executescript(_SCHEMA)
+            self._migrate()
             self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.Error as exc:
             raise ProgressError(f"cannot open progress store {self.path}: {exc}") from exc
+
+    def _migrate(self) -> None:
+        """Version 1 stores had no quiz rounds: their attempts all belong to round 1."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(quiz_attempts)")}
+        if "round" in columns:
+            return
+        try:
+            self._conn.execute("ALTER TABLE quiz_attempts ADD COLUMN round INTEGER NOT NULL"
+                               " DEFAULT 1")
+        except sqlite3.OperationalError as exc:  # another process added it first
+            if "duplicate column" not in str(exc):
+                raise
 
     # -- plumbing -----------------------------------------------------------------
     @contextmanager
@@ -135,9 +164,11 @@ class ProgressStore:
 
     # -- quiz attempts ---------------------------------------------------------
     def record_attempt(
-        self, lesson_id: str, question_id: str, checkpoint: int, answer: str, correct: bool
+        self, lesson_id: str, question_id: str, checkpoint: int, answer: str, correct: bool,
+        *, round_no: int | None = None,
     ) -> Attempt:
-        """Store one answer and return it with its attempt number (1 = first attempt)."""
+        """Store one answer and return it with its attempt number (1 = first attempt ever)
+        and its quiz round (default: the checkpoint's current round)."""
         now = time.time()
         try:
             with self._write() as conn:
@@ -146,21 +177,23 @@ class ProgressStore:
                     (lesson_id, question_id),
                 ).fetchone()
                 attempt_no = count + 1
+                if round_no is None:
+                    round_no = self._current_round(conn, lesson_id, int(checkpoint))
                 conn.execute(
                     "INSERT INTO quiz_attempts (lesson_id, question_id, checkpoint, answer, correct,"
-                    " attempt_no, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " attempt_no, created_at, round) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (lesson_id, question_id, int(checkpoint), str(answer), int(bool(correct)),
-                     attempt_no, now),
+                     attempt_no, now, int(round_no)),
                 )
         except sqlite3.Error as exc:
             raise ProgressError(f"cannot record quiz attempt in {self.path}: {exc}") from exc
         return Attempt(lesson_id, question_id, int(checkpoint), str(answer), bool(correct),
-                       attempt_no, now)
+                       attempt_no, now, int(round_no))
 
     def attempts(self, lesson_id: str | None = None, question_id: str | None = None) -> list[Attempt]:
         """Attempts in the order they were made, optionally for one lesson or question."""
-        sql = ("SELECT lesson_id, question_id, checkpoint, answer, correct, attempt_no, created_at"
-               " FROM quiz_attempts WHERE 1 = 1")
+        sql = ("SELECT lesson_id, question_id, checkpoint, answer, correct, attempt_no, created_at,"
+               " round FROM quiz_attempts WHERE 1 = 1")
         params: list[Any] = []
         if lesson_id is not None:
             sql += " AND lesson_id = ?"
@@ -169,23 +202,89 @@ class ProgressStore:
             sql += " AND question_id = ?"
             params.append(question_id)
         rows = self._read(sql + " ORDER BY id", params)
-        return [Attempt(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+        return [Attempt(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
 
-    def first_attempts(self, lesson_id: str) -> dict[str, bool]:
-        """question id -> whether the learner's first answer to it was correct."""
-        rows = self._read(
-            "SELECT question_id, correct FROM quiz_attempts WHERE lesson_id = ? AND attempt_no = 1",
-            (lesson_id,),
-        )
-        return {question: bool(correct) for question, correct in rows}
+    def first_attempts(self, lesson_id: str, round_no: int = 1) -> dict[str, bool]:
+        """question id -> whether the learner's first answer to it in ``round_no`` was correct."""
+        first: dict[str, bool] = {}
+        for attempt in self.attempts(lesson_id):
+            if attempt.round_no == round_no:
+                first.setdefault(attempt.question_id, attempt.correct)
+        return first
 
-    def quiz_score(self, lesson_id: str, question_ids: Iterable[str]) -> float:
-        """Share of ``question_ids`` answered correctly at the first attempt (unanswered = wrong)."""
-        wanted = list(dict.fromkeys(question_ids))
+    # -- quiz rounds -----------------------------------------------------------
+    @staticmethod
+    def _current_round(conn: sqlite3.Connection, lesson_id: str, checkpoint: int) -> int:
+        (latest,) = conn.execute(
+            "SELECT MAX(round) FROM quiz_rounds WHERE lesson_id = ? AND checkpoint = ?",
+            (lesson_id, checkpoint),
+        ).fetchone()
+        return int(latest or 1)
+
+    def current_round(self, lesson_id: str, checkpoint: int) -> int:
+        """The round a checkpoint's answers go to now (1 until a retake starts another)."""
+        rows = self._read("SELECT MAX(round) FROM quiz_rounds WHERE lesson_id = ? AND checkpoint = ?",
+                          (lesson_id, int(checkpoint)))
+        return int(rows[0][0] or 1)
+
+    def start_round(self, lesson_id: str, checkpoint: int) -> int:
+        """Start a new round of one checkpoint (a retake); returns its number. Earlier attempts
+        stay stored; the best round counts."""
+        try:
+            with self._write() as conn:
+                number = self._current_round(conn, lesson_id, int(checkpoint)) + 1
+                conn.execute("INSERT INTO quiz_rounds (lesson_id, checkpoint, round, started_at)"
+                             " VALUES (?, ?, ?, ?)", (lesson_id, int(checkpoint), number, time.time()))
+        except sqlite3.Error as exc:
+            raise ProgressError(f"cannot start a quiz round in {self.path}: {exc}") from exc
+        return number
+
+    def round_scores(
+        self, lesson_id: str, questions: Mapping[str, int] | Iterable[str]
+    ) -> dict[int, dict[int, int]]:
+        """checkpoint -> {round: questions right at their first attempt in that round}.
+
+        ``questions`` maps question id -> checkpoint (or lists ids; each then belongs to the
+        checkpoint its attempts were recorded under).
+        """
+        wanted = dict(questions) if isinstance(questions, Mapping) else dict.fromkeys(questions)
+        first: dict[tuple[str, int], Attempt] = {}
+        for attempt in self.attempts(lesson_id):
+            if attempt.question_id in wanted:
+                first.setdefault((attempt.question_id, attempt.round_no), attempt)
+        scores: dict[int, dict[int, int]] = {}
+        for (question_id, round_no), attempt in first.items():
+            checkpoint = wanted[question_id]
+            checkpoint = attempt.checkpoint if checkpoint is None else checkpoint
+            per_round = scores.setdefault(int(checkpoint), {})
+            per_round[round_no] = per_round.get(round_no, 0) + int(attempt.correct)
+        return scores
+
+    def quiz_score(self, lesson_id: str, questions: Mapping[str, int] | Iterable[str]) -> float:
+        """Share of ``questions`` answered right at their first attempt, taking each
+        checkpoint's best round (unanswered = wrong)."""
+        wanted = dict(questions) if isinstance(questions, Mapping) else dict.fromkeys(questions)
         if not wanted:
             return 0.0
-        first = self.first_attempts(lesson_id)
-        return sum(1 for q in wanted if first.get(q)) / len(wanted)
+        scores = self.round_scores(lesson_id, wanted)
+        best = sum(max(per_round.values(), default=0) for per_round in scores.values())
+        return best / len(wanted)
+
+    # -- hints -------------------------------------------------------------------
+    def record_hint(self, lesson_id: str, step: int, hint_no: int) -> None:
+        """Record that hint ``hint_no`` (1-based) of an exercise step was shown (once)."""
+        try:
+            with self._write() as conn:
+                conn.execute("INSERT OR IGNORE INTO hints_used (lesson_id, step, hint_no, created_at)"
+                             " VALUES (?, ?, ?, ?)", (lesson_id, int(step), int(hint_no), time.time()))
+        except sqlite3.Error as exc:
+            raise ProgressError(f"cannot record a hint in {self.path}: {exc}") from exc
+
+    def hints_used(self, lesson_id: str) -> dict[int, int]:
+        """exercise step -> how many of its hints were shown."""
+        rows = self._read("SELECT step, COUNT(DISTINCT hint_no) FROM hints_used WHERE lesson_id = ?"
+                          " GROUP BY step", (lesson_id,))
+        return {int(step): int(count) for step, count in rows}
 
     # -- grader runs -----------------------------------------------------------
     def record_run(self, result: Any) -> int:

@@ -37,8 +37,20 @@ class CellError:
 
     ename: str
     evalue: str
-    cell_index: int
+    cell_index: int  # 0-based index into the notebook's cells
     traceback: str = ""
+
+    @property
+    def cell_number(self) -> int:
+        """The cell's position as JupyterLab counts it (1-based)."""
+        return self.cell_index + 1
+
+    @property
+    def message(self) -> str:
+        """``ename: evalue`` (a check's message alone for a failed check)."""
+        if self.ename == "CheckFailed":
+            return self.evalue
+        return f"{self.ename}: {self.evalue}" if self.evalue else self.ename
 
 
 @dataclass
@@ -54,9 +66,19 @@ class StepResult:
     error: CellError | None = None
     reason: str = ""
 
+    hints_used: int = 0
+
+    @property
+    def where(self) -> str:
+        """``cell 13, step 6 "Fix a broken config"``: the failing cell as JupyterLab counts it."""
+        cell = f"cell {self.error.cell_number}, " if self.error is not None else ""
+        return f'{cell}step {self.number} "{self.title}"'
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["state"] = self.state.value
+        if self.error is not None:
+            data["error"]["cell_number"] = self.error.cell_number
         return data
 
 
@@ -76,6 +98,9 @@ class LessonResult:
     errors: list[str] = field(default_factory=list)  # lesson-level problems (malformed files, setup cells)
     lint: list[str] = field(default_factory=list)  # strict-mode findings
     kernel_died: bool = False
+    lesson_name: str = ""  # the canonical lesson's file stem, e.g. 03_orchestration
+    policy: dict[str, Any] = field(default_factory=dict)  # see grader.policy.describe_policy
+    reasons: list[str] = field(default_factory=list)  # why the lesson did not pass
 
     @property
     def graded_steps(self) -> list[StepResult]:
@@ -87,12 +112,32 @@ class LessonResult:
         return sum(1 for s in self.graded_steps if s.state is StepState.PASSED)
 
     @property
+    def exercise_steps(self) -> list[StepResult]:
+        """The runnable exercise steps, whatever their state."""
+        return [s for s in self.steps if s.exercise and s.runnable]
+
+    @property
+    def hints_used(self) -> int:
+        return sum(s.hints_used for s in self.steps)
+
+    @property
     def score(self) -> float | None:
-        """passed / graded runnable steps; ``None`` when no runnable step could run."""
+        """passed / graded runnable steps, each passed step less the policy's hint penalty per
+        hint used; ``None`` when no runnable step could run."""
         graded = self.graded_steps
         if not graded:
             return None
-        return self.passed_steps / len(graded)
+        penalty = float(self.policy.get("hint_penalty", 0.0) or 0.0)
+        earned = sum(max(0.0, 1.0 - penalty * s.hints_used) for s in graded
+                     if s.state is StepState.PASSED)
+        return earned / len(graded)
+
+    @property
+    def verdict(self) -> str:
+        """``passed``, or ``failed: reason; reason``: the line every report shows."""
+        if self.status is LessonStatus.FAILED and self.reasons:
+            return f"failed: {'; '.join(self.reasons)}"
+        return self.status.value
 
     def counts(self) -> dict[str, int]:
         """Number of runnable steps in each state, every state present."""
@@ -117,6 +162,11 @@ class LessonResult:
             "counts": self.counts(),
             "duration_s": round(self.duration_s, 3),
             "kernel_died": self.kernel_died,
+            "lesson_name": self.lesson_name,
+            "policy": dict(self.policy),
+            "reasons": list(self.reasons),
+            "verdict": self.verdict,
+            "hints_used": self.hints_used,
             "errors": list(self.errors),
             "lint": list(self.lint),
             "steps": [s.to_dict() for s in self.steps],

@@ -76,8 +76,16 @@ def _clean(text: str) -> str:
     return _ANSI.sub("", text)
 
 
+_SYNTAX_ERRORS = ("SyntaxError", "IndentationError", "TabError")
+# IPython names the temporary file it compiled a cell to: "invalid syntax (2871360415.py, line 4)"
+_TEMP_FILE_LINE = re.compile(r"\s*\((?:[^()]*[\\/])?[^()\\/]*\.py, line (\d+)\)$")
+
+
 def _cell_error(exc: CellExecutionError, index: int) -> CellError:
-    return CellError(ename=exc.ename, evalue=_clean(str(exc.evalue)), cell_index=index,
+    evalue = _clean(str(exc.evalue))
+    if exc.ename in _SYNTAX_ERRORS:
+        evalue = _TEMP_FILE_LINE.sub(lambda m: f" (line {m.group(1)} of cell {index + 1})", evalue)
+    return CellError(ename=exc.ename, evalue=evalue, cell_index=index,
                      traceback=_clean(str(exc.traceback))[-4000:])
 
 
@@ -133,7 +141,7 @@ class _Execution:
     def _fail(self, index: int, error: CellError, state: StepState) -> None:
         number = self.step_of.get(index)
         if number is None:
-            self.errors.append(f"cell {index} (outside any step) raised {error.ename}: {error.evalue}")
+            self.errors.append(f"cell {index + 1} (outside any step) raised {error.ename}: {error.evalue}")
             return
         entry = self.logs[number]
         if entry.error is None:
@@ -171,14 +179,14 @@ class _Execution:
             if exc.ename == TIMEOUT_ENAME:
                 self._fail(index, error, StepState.TIMED_OUT)
                 if not self._kernel_answers():
-                    self.stopped = f"kernel did not answer after cell {index} was interrupted"
+                    self.stopped = f"kernel did not answer after cell {index + 1} was interrupted"
             else:
                 self._fail(index, error, StepState.FAILED)
             return
         except DeadKernelError as exc:
             self.kernel_died = True
-            self.stopped = f"the kernel died in cell {index}"
-            self._fail(index, CellError("DeadKernelError", f"kernel died while running cell {index}"
+            self.stopped = f"the kernel died in cell {index + 1}"
+            self._fail(index, CellError("DeadKernelError", f"kernel died while running cell {index + 1}"
                                         f" ({exc})", index, self.kernel_log_tail()), StepState.FAILED)
             return
         if self.replies.get(index) == "aborted":

@@ -94,6 +94,11 @@ class Quiz:
         return [q.id for q in self.questions]
 
     @property
+    def checkpoint_of(self) -> dict[str, int]:
+        """question id -> its checkpoint, in quiz order."""
+        return {q.id: q.checkpoint for q in self.questions}
+
+    @property
     def types(self) -> set[str]:
         return {q.type.value for q in self.questions}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import random
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..errors import ProgressError, QuizError
-from ..progress import ProgressStore
+from ..progress import ProgressStore, default_store_path
 from .answers import check_answer
 from .locate import find_quiz
 from .model import Question, QuestionType, Quiz
 from .schema import load_quiz
 
-__all__ = ["REVEAL_AFTER", "QuizWidget", "quiz"]
+__all__ = ["REVEAL_AFTER", "QuizWidget", "option_order", "quiz"]
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +66,28 @@ class _QuestionView:
     wrong: int = 0
 
 
-def _build_view(question: Question, number: int) -> _QuestionView:
+def option_order(question: Question, lesson_id: str, round_no: int) -> list[str]:
+    """The option texts of ``question`` as round ``round_no`` shows them: the authored order in
+    round 1, then a shuffle per round that differs from the round before."""
+    texts = [o.text for o in question.options]
+    if round_no <= 1 or len(texts) < 2:
+        return texts
+    previous = option_order(question, lesson_id, round_no - 1)
+    for attempt in range(20):
+        order = texts[:]
+        random.Random(f"{lesson_id}:{question.id}:{round_no}:{attempt}").shuffle(order)
+        if order != previous:
+            return order
+    return previous[1:] + previous[:1]  # a rotation always differs
+
+
+def _build_view(question: Question, number: int, options: list[str]) -> _QuestionView:
     prompt = widgets.HTML(
         f"<p><b>Question {number}.</b> {_markup(question.prompt)}</p>{_code_block(question)}"
     )
     field: widgets.ValueWidget
     if question.is_choice:
-        field = widgets.RadioButtons(
-            options=[o.text for o in question.options], value=None, layout={"width": "auto"}
-        )
+        field = widgets.RadioButtons(options=options, value=None, layout={"width": "auto"})
         field.add_class("odibi-quiz-options")
     else:
         if question.type is QuestionType.PREDICT_OUTPUT:
@@ -96,6 +110,10 @@ def _build_view(question: Question, number: int) -> _QuestionView:
 class QuizWidget:
     """The questions of one checkpoint (or a whole quiz) as an interactive widget.
 
+    Each checkpoint is answered in rounds: the first answers of a round make its score and
+    the best round counts. "Start a new round" (or ``python -m grader quiz retake``) begins
+    another with the options shuffled; every attempt stays stored.
+
     Args:
         quiz: the loaded quiz.
         checkpoint: only this checkpoint's questions; None for all.
@@ -111,21 +129,63 @@ class QuizWidget:
         self.questions = quiz.questions if checkpoint is None else quiz.for_checkpoint(checkpoint)
         self._store = store
         self._views: dict[str, _QuestionView] = {}
+        self.rounds = {cp: self._stored_round(cp) for cp in self.checkpoints}
+        self.retake_button = widgets.Button(description="Start a new round")
+        self.retake_button.add_class("odibi-quiz-retake")
+        self.retake_button.on_click(lambda _button: self.new_round())
+        self.round_note = widgets.HTML("")
+        self.round_note.add_class("odibi-quiz-round")
+        self.widget = widgets.VBox([])
+        self.widget.add_class("odibi-quiz")
+        self._build()
+
+    @property
+    def checkpoints(self) -> list[int]:
+        return list(dict.fromkeys(q.checkpoint for q in self.questions))
+
+    def _stored_round(self, checkpoint: int) -> int:
+        if self._store is None and not default_store_path(create_home=False).exists():
+            return 1  # nothing stored yet, and rendering must not create the store
+        try:
+            return self.store.current_round(self.lesson_id, checkpoint)
+        except ProgressError as exc:
+            log.warning("quiz round of %s/%s unknown: %s", self.lesson_id, checkpoint, exc)
+            return 1
+
+    def _build(self) -> None:
+        self._views = {}
         children: list[widgets.Widget] = []
         shown_checkpoint = None
         for number, question in enumerate(self.questions, start=1):
             if question.checkpoint != shown_checkpoint:
                 shown_checkpoint = question.checkpoint
-                title = html.escape(quiz.checkpoints[question.checkpoint])
-                heading = widgets.HTML(f"<h4>Checkpoint {question.checkpoint}: {title}</h4>")
+                title = html.escape(self.quiz.checkpoints[question.checkpoint])
+                round_no = self.rounds[question.checkpoint]
+                suffix = f" (round {round_no})" if round_no > 1 else ""
+                heading = widgets.HTML(f"<h4>Checkpoint {question.checkpoint}: {title}{suffix}</h4>")
                 heading.add_class("odibi-quiz-title")
                 children.append(heading)
-            view = _build_view(question, number)
+            order = option_order(question, self.lesson_id, self.rounds[question.checkpoint])
+            view = _build_view(question, number, order)
             view.button.on_click(lambda _button, qid=question.id: self._on_click(qid))
             self._views[question.id] = view
             children.append(view.box)
-        self.widget = widgets.VBox(children)
-        self.widget.add_class("odibi-quiz")
+        self.widget.children = [*children, self.retake_button, self.round_note]
+
+    def new_round(self) -> dict[int, int]:
+        """Start a new round of every checkpoint shown: options shuffled, answers cleared.
+        Returns checkpoint -> its new round number."""
+        try:
+            self.rounds = {cp: self.store.start_round(self.lesson_id, cp) for cp in self.checkpoints}
+        except ProgressError as exc:
+            self.round_note.value = _note("warning", f"No new round: {html.escape(str(exc))}")
+            return dict(self.rounds)
+        self._build()
+        numbers = ", ".join(str(n) for n in sorted(set(self.rounds.values())))
+        self.round_note.value = _note(
+            "hint", f"Round {numbers}: your first answer to each question in this round makes the"
+                    f" round's score, and your best round counts.")
+        return dict(self.rounds)
 
     @property
     def lesson_id(self) -> str:
@@ -169,7 +229,8 @@ class QuizWidget:
         warning = ""
         try:
             self.store.record_attempt(
-                self.lesson_id, question.id, question.checkpoint, given, correct
+                self.lesson_id, question.id, question.checkpoint, given, correct,
+                round_no=self.rounds[question.checkpoint],
             )
         except ProgressError as exc:
             log.warning("quiz attempt for %s/%s not saved: %s", self.lesson_id, question.id, exc)
@@ -202,8 +263,8 @@ class QuizWidget:
         return _note("wrong", f"{body}<br>The answer is {key} {_markup(question.explanation)}")
 
     def score(self) -> float:
-        """Share of these questions answered correctly at the first attempt."""
-        return self.store.quiz_score(self.lesson_id, [q.id for q in self.questions])
+        """Share of these questions answered right at the first attempt, best round each."""
+        return self.store.quiz_score(self.lesson_id, {q.id: q.checkpoint for q in self.questions})
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)

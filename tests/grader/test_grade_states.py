@@ -74,7 +74,7 @@ def test_step_without_check_is_not_runnable_and_setup_errors_are_reported(course
     result = grade_notebook(path, course.root, GradeOptions(timeout=30))
     assert [s.runnable for s in result.steps] == [False, True]
     assert result.score == 1.0 and result.status is LessonStatus.PASSED
-    assert any("cell 0 (outside any step) raised ValueError: broken setup" in e for e in result.errors)
+    assert any("cell 1 (outside any step) raised ValueError: broken setup" in e for e in result.errors)
     strict = grade_notebook(path, course.root, GradeOptions(timeout=30, strict=True))
     assert strict.status is LessonStatus.FAILED
     assert any("outside any step" in line for line in strict.lint)
@@ -163,7 +163,9 @@ def test_strict_proves_exercise_checks_can_fail(course: Course) -> None:
         code("assert triple(2) == 6, f'expected 6, got {triple(2)}'", "step-2", "check"),
         code("quiz('01_ex', checkpoint=1) if False else None"),
     ]
-    path = course.lesson("01_ex", weak, spec("ex", runnable_steps=2, total_steps=2, quiz="quizzes/01_ex.yaml"))
+    hints = {"1": ["double it", "x + x"], "2": ["triple it", "x * 3"]}
+    path = course.lesson("01_ex", weak, spec("ex", runnable_steps=2, total_steps=2, quiz="quizzes/01_ex.yaml",
+                                            hints=hints))
     result = grade_notebook(path, course.root, GradeOptions(timeout=30, strict=True))
     assert result.score == 1.0
     assert result.status is LessonStatus.FAILED

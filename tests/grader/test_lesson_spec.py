@@ -70,7 +70,7 @@ def test_cell_in_two_steps_is_an_error() -> None:
     with pytest.raises(LessonSpecError) as info:
         plan_steps(nb, "demo.ipynb")
     assert info.value.cell_index == 0 and info.value.field == "tags"
-    assert "demo.ipynb, cell 0" in str(info.value)
+    assert "demo.ipynb, cell 1" in str(info.value)  # 1-based, as JupyterLab counts
 
 
 def test_malformed_notebook_json(course: Course) -> None:

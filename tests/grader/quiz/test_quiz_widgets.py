@@ -150,7 +150,10 @@ def test_rendering_alone_creates_no_store(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 class _BrokenStore:
-    def record_attempt(self, *args: object) -> None:
+    def record_attempt(self, *args: object, **kwargs: object) -> None:
+        raise ProgressError("disk full")
+
+    def current_round(self, *args: object) -> int:
         raise ProgressError("disk full")
 
 

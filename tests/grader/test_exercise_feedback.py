@@ -1,0 +1,82 @@
+"""Feedback on wrong answers: for every exercise of every lesson, a plausible wrong solution
+(kept in ``wrong_solutions/``) fails its step with a message that says "expected", names the
+differing value, and shows none of the reference solution's code."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.grade import GradeOptions, grade_notebook
+from grader.learner import make_learner_copy
+from grader.lesson import BEGIN_SOLUTION, END_SOLUTION, find_lessons, load_lesson
+
+REPO = Path(__file__).resolve().parents[2]
+LESSONS = find_lessons(REPO)
+pytestmark = pytest.mark.slow
+
+
+WRONG_DIR = Path(__file__).resolve().parent / "wrong_solutions"
+
+
+def _wrong(lesson_path: Path) -> dict[int, dict]:
+    file = WRONG_DIR / f"l{lesson_path.stem}.py"
+    if not file.is_file():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"wrong_{lesson_path.stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.WRONG
+
+
+def _solution_lines(source: str) -> list[str]:
+    """The reference solution's lines that are specific enough to count as giving it away."""
+    inside, lines = False, []
+    for line in source.splitlines():
+        if line.strip().startswith(BEGIN_SOLUTION):
+            inside = True
+        elif line.strip().startswith(END_SOLUTION):
+            inside = False
+        elif inside and len(line.strip()) >= 16:
+            lines.append(line.strip())
+    return lines
+
+
+def test_every_exercise_has_a_wrong_solution() -> None:
+    for path in LESSONS:
+        lesson = load_lesson(path)
+        exercises = sorted(s.number for s in lesson.steps if s.exercise)
+        assert sorted(_wrong(path)) == exercises, f"{path.name}: wrong solutions for {sorted(_wrong(path))}, exercises {exercises}"
+
+
+@pytest.mark.parametrize("lesson_path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_wrong_solutions_get_feedback_without_the_answer(lesson_path: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ODIBI_COURSE_HOME", str(tmp_path / "home"))
+    lesson = load_lesson(lesson_path)
+    wrong = _wrong(lesson_path)
+    copy_path = make_learner_copy(lesson, tmp_path / "workspace")
+    nb = nbformat.read(copy_path, as_version=4)
+    for step in lesson.steps:
+        if step.number in wrong:
+            [index] = step.exercise_cells
+            nb.cells[index].source = wrong[step.number]["source"]
+    nbformat.write(nb, copy_path)
+    result = grade_notebook(copy_path, REPO, GradeOptions(timeout=300, record=False,
+                                                          store_path=str(tmp_path / "p.db")))
+    by_number = {s.number: s for s in result.steps}
+    for number, case in wrong.items():
+        step = by_number[number]
+        assert step.state.value == "failed", f"{lesson_path.stem} step {number}: the wrong solution {step.state.value}"
+        message = step.error.evalue
+        assert "expected" in message, f"{lesson_path.stem} step {number}: no 'expected' in {message!r}"
+        for shown in case["shows"]:
+            assert shown in message, f"{lesson_path.stem} step {number}: {shown!r} not in {message!r}"
+        [index] = lesson.steps[number - 1].exercise_cells
+        for line in _solution_lines(lesson.nb.cells[index].source):
+            assert line not in message, f"{lesson_path.stem} step {number}: the message shows solution code {line!r}"
+    others = [s for s in result.steps if s.runnable and s.number not in wrong and s.state.value not in ("passed", "skipped")]
+    assert not others, [(s.number, s.state.value, s.error) for s in others]
