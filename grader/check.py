@@ -53,9 +53,10 @@ def elide(text: str, width: int = VALUE_WIDTH, *, keep: int | None = None) -> st
     if len(text) <= width:
         return text
     omitted = "[{} more chars]"
-    if keep is None or keep < width * 0.6:
-        head = int(width * 0.65)
-        tail = width - head
+    budget = max(width - 2 * len(_MARK) - len(omitted.format(len(text))), 20)
+    if keep is None or keep < budget * 0.6:
+        head = int(budget * 0.65)
+        tail = budget - head
         cut = len(text) - head - tail
         return f"{text[:head]}{_MARK}{omitted.format(cut)}{_MARK}{text[-tail:]}"
     context = max(width // 4, 10)
@@ -77,7 +78,7 @@ def show(value: Any, width: int = VALUE_WIDTH, *, keep: int | None = None) -> st
 
 
 def _first_difference(a: str, b: str) -> int:
-    for index, (x, y) in enumerate(zip(a, b)):
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return index
     return min(len(a), len(b))
@@ -186,7 +187,7 @@ def _values_equal(a: Any, b: Any) -> bool:
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(_values_equal(a[k], b[k]) for k in a)
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
-        return len(a) == len(b) and all(_values_equal(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(_values_equal(x, y) for x, y in zip(a, b, strict=True))
     return _equal(a, b)
 
 
@@ -213,7 +214,7 @@ def expect_sequence(got: Any, expected: Sequence[Any], *, what: str = "the list"
     if not isinstance(got, Sequence) or isinstance(got, str | bytes):
         raise _fail(what, f"expected a {_type_name(expected)}, got a {_type_name(got)}",
                     expected, got)
-    for index, (g, e) in enumerate(zip(got, expected)):
+    for index, (g, e) in enumerate(zip(got, expected, strict=False)):
         if not _values_equal(g, e):
             raise _fail(what, f"first difference at position {index}: {_pair(e, g)}", expected,
                         got)
@@ -251,7 +252,7 @@ def _row_table(rows: list[tuple[Any, str, Any, Any]]) -> str:
     header = ("row", "column", "expected", "got")
     lines = [header] + [(str(r), c, _cell_text(e), _cell_text(g)) for r, c, e, g in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip()
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
                      for line in lines)
 
 

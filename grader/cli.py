@@ -1,6 +1,8 @@
 """Command line: ``python -m grader`` / ``odibi-grader``.
 
-Subcommands: ``grade`` (the default), ``lint``, ``copy`` and ``progress``.
+Subcommands: ``grade`` (the default), ``lint``, ``copy``, ``lab``, ``hint``, ``quiz`` and
+``progress``. ``grade`` takes notebooks, folders or lesson names (a name grades your learner
+copy in the workspace).
 Exit codes: 0 when everything passed, 1 when a lesson failed or could not be
 graded, 2 for a usage error.
 """
@@ -24,7 +26,7 @@ from .results import LessonResult, LessonStatus
 
 __all__ = ["main"]
 
-SUBCOMMANDS = ("grade", "lint", "copy", "progress")
+SUBCOMMANDS = ("grade", "lint", "copy", "lab", "hint", "quiz", "progress")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,12 +63,44 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--workspace", type=Path, help="where to put it (default: <course home>/workspace)")
     make.add_argument("--force", action="store_true", help="replace an existing copy (loses your work)")
 
+    lab = sub.add_parser("lab", help="make your missing learner copies and open JupyterLab on them")
+    lab.add_argument("--workspace", type=Path, help="your workspace (default: <course home>/workspace)")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER,
+                     help="after --: arguments for jupyter lab (e.g. -- --no-browser --port 8899)")
+
+    hint = sub.add_parser("hint", help="show the next hint of an exercise")
+    hint.add_argument("lesson", help="lesson name or id (e.g. 03_orchestration)")
+    hint.add_argument("step", type=int, help="the exercise's step number")
+    hint.add_argument("--store", type=Path, help="progress database (default: in the course home)")
+
+    quiz = sub.add_parser("quiz", help="quiz rounds: start a new round of a lesson's quiz")
+    quiz_sub = quiz.add_subparsers(dest="quiz_command", required=True)
+    retake = quiz_sub.add_parser("retake", help="start a new round (options shuffled; best round counts)")
+    retake.add_argument("lesson", help="lesson name or id (e.g. 03_orchestration)")
+    retake.add_argument("--checkpoint", type=int, help="only this checkpoint (default: all)")
+    retake.add_argument("--store", type=Path, help="progress database (default: in the course home)")
+
     progress = sub.add_parser("progress", help="show your quiz and grading progress")
     progress.add_argument("--store", type=Path, help="progress database (default: in the course home)")
     return parser
 
 
-def _notebooks(paths: Sequence[Path], root: Path) -> list[Path]:
+def _workspace(args: argparse.Namespace) -> Path:
+    return getattr(args, "workspace", None) or course_home() / "workspace"
+
+
+def _learner_copy(name: str, root: Path, workspace: Path) -> Path:
+    """The learner's copy of the lesson called ``name`` (file stem or id) in the workspace."""
+    canonical = find_lesson(name, root)
+    target = workspace / canonical.name
+    if not target.is_file():
+        raise GraderError(f"no learner copy of {canonical.stem} in {workspace}: make one with"
+                          f" python -m grader copy {canonical.stem} (or open them all with"
+                          f" python -m grader lab)")
+    return target
+
+
+def _notebooks(paths: Sequence[Path], root: Path, workspace: Path | None = None) -> list[Path]:
     if not paths:
         return find_lessons(root)
     found: list[Path] = []
@@ -75,6 +109,8 @@ def _notebooks(paths: Sequence[Path], root: Path) -> list[Path]:
             found.extend(sorted(p for p in path.glob("*.ipynb") if p.is_file()))
         elif path.is_file():
             found.append(path)
+        elif workspace is not None and path.suffix != ".ipynb" and len(path.parts) == 1:
+            found.append(_learner_copy(str(path), root, workspace))
         else:
             raise GraderError(f"{path}: no such notebook or folder")
     return found
@@ -91,7 +127,7 @@ def _cmd_grade(args: argparse.Namespace, root: Path) -> int:
     if args.jobs < 1 or args.timeout <= 0:
         print("error: --jobs must be >= 1 and --timeout > 0", file=sys.stderr)
         return 2
-    notebooks = _notebooks(args.paths, root)
+    notebooks = _notebooks(args.paths, root, course_home() / "workspace")
     if not notebooks:
         print(f"error: no lessons found under {root / 'lessons'}", file=sys.stderr)
         return 2
@@ -152,10 +188,65 @@ def _cmd_lint(args: argparse.Namespace, root: Path) -> int:
 
 def _cmd_copy(args: argparse.Namespace, root: Path) -> int:
     lesson = load_lesson(find_lesson(args.lesson, root))
-    workspace = args.workspace or course_home() / "workspace"
+    workspace = _workspace(args)
     target = make_learner_copy(lesson, workspace, force=args.force)
     print(f"learner copy written: {target}")
-    print(f"open it in JupyterLab, solve the exercises, then grade it: python -m grader grade {target}")
+    print(f"open it with python -m grader lab, solve the exercises, then grade it:"
+          f" python -m grader grade {lesson.path.stem}")
+    return 0
+
+
+def _cmd_lab(args: argparse.Namespace, root: Path) -> int:
+    import subprocess
+
+    workspace = _workspace(args)
+    made = []
+    for path in find_lessons(root):
+        if not (workspace / path.name).exists():
+            made.append(make_learner_copy(load_lesson(path), workspace))
+    for path in made:
+        print(f"learner copy written: {path}")
+    print(f"workspace: {workspace} (your copies: exercise solutions stripped)")
+    extra = [a for a in args.jupyter_args if a != "--"]
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={workspace}", *extra]
+    env = dict(os.environ, ODIBI_COURSE_ROOT=str(root))
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
+def _cmd_hint(args: argparse.Namespace, root: Path) -> int:
+    from .hints import reveal_next_hint
+    from .progress import ProgressStore
+
+    lesson = load_lesson(find_lesson(args.lesson, root))
+    with ProgressStore(args.store) as store:
+        revealed = reveal_next_hint(lesson, args.step, store)
+    print(f'{lesson.path.stem}, exercise step {revealed.step} "{revealed.title}":')
+    for number, text in enumerate(revealed.shown, start=1):
+        print(f"  hint {number} of {revealed.total}: {text}")
+    if revealed.exhausted:
+        print("  (that was the last hint)")
+    return 0
+
+
+def _cmd_quiz(args: argparse.Namespace, root: Path) -> int:
+    from .progress import ProgressStore
+    from .quiz import load_quiz
+
+    lesson = load_lesson(find_lesson(args.lesson, root))
+    quiz = load_quiz(root / lesson.spec.quiz)
+    if args.checkpoint is not None:
+        quiz.for_checkpoint(args.checkpoint)  # an unknown checkpoint lists the known ones
+    checkpoints = [args.checkpoint] if args.checkpoint is not None else sorted(quiz.checkpoints)
+    with ProgressStore(args.store) as store:
+        started = {cp: store.start_round(lesson.spec.id, cp) for cp in checkpoints}
+        score = store.quiz_score(lesson.spec.id, quiz.checkpoint_of)
+    for checkpoint, number in started.items():
+        print(f"{lesson.path.stem}: round {number} of checkpoint {checkpoint} started")
+    print(f"Run the quiz cells again (options are shuffled): your first answer to each question in"
+          f" the new round makes its score, and your best round counts (now {score:.0%}).")
     return 0
 
 
@@ -169,10 +260,43 @@ def _cmd_progress(args: argparse.Namespace, root: Path) -> int:
     return 0
 
 
+def _default_command(argv: list[str]) -> str | None:
+    """Insert ``grade`` when the first word is a notebook, folder or lesson name (or absent);
+    return an error message for an unknown command."""
+    at = _first_positional(argv)
+    if at >= len(argv):
+        argv.insert(at, "grade")
+        return None
+    if argv[at] in SUBCOMMANDS or argv[at] in ("-h", "--help"):
+        return None
+    word = argv[at]
+    if word.startswith("-") or Path(word).exists() or "/" in word or word.endswith(".ipynb"):
+        argv.insert(at, "grade")
+        return None
+    with contextlib.suppress(GraderError):
+        find_lesson(word, _root_of(argv))
+        argv.insert(at, "grade")
+        return None
+    return (f"unknown command {word!r}; commands: {', '.join(SUBCOMMANDS)} (or give notebooks,"
+            f" folders or lesson names to grade)")
+
+
+def _root_of(argv: list[str]) -> Path:
+    if "--root" in argv and argv.index("--root") + 1 < len(argv):
+        return Path(argv[argv.index("--root") + 1]).resolve()
+    return course_root()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not any(a in SUBCOMMANDS or a in ("-h", "--help") for a in argv):
-        argv.insert(_first_positional(argv), "grade")
+    try:
+        problem = _default_command(argv)
+    except GraderError as exc:
+        problem = str(exc)
+    if problem:
+        _parser().print_usage(sys.stderr)
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -180,8 +304,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger("grader.runner.nbclient").setLevel(logging.CRITICAL)
     try:
         root = args.root.resolve() if args.root else course_root()
-        handler = {"grade": _cmd_grade, "lint": _cmd_lint, "copy": _cmd_copy,
-                   "progress": _cmd_progress}[args.command]
+        handler = {"grade": _cmd_grade, "lint": _cmd_lint, "copy": _cmd_copy, "lab": _cmd_lab,
+                   "hint": _cmd_hint, "quiz": _cmd_quiz, "progress": _cmd_progress}[args.command]
         return handler(args, root)
     except GraderError as exc:
         print(f"error: {exc}", file=sys.stderr)

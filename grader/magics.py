@@ -128,7 +128,7 @@ def _run(shell: Any, cell: str, filename: str) -> Any:
 
 
 def _display(kind: str, text: str) -> None:
-    from IPython.display import HTML, display
+    from IPython.display import display
 
     colours = {"passed": "#1a7f37", "failed": "#b35900", "skipped": "#555"}
     marks = {"passed": "check passed", "failed": "not yet", "skipped": "skipped"}

@@ -280,6 +280,10 @@ class ProgressStore:
         except sqlite3.Error as exc:
             raise ProgressError(f"cannot record a hint in {self.path}: {exc}") from exc
 
+    def lessons_with_hints(self) -> list[str]:
+        """Lesson ids with at least one hint shown."""
+        return [row[0] for row in self._read("SELECT DISTINCT lesson_id FROM hints_used ORDER BY 1")]
+
     def hints_used(self, lesson_id: str) -> dict[int, int]:
         """exercise step -> how many of its hints were shown."""
         rows = self._read("SELECT step, COUNT(DISTINCT hint_no) FROM hints_used WHERE lesson_id = ?"

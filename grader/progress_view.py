@@ -23,6 +23,8 @@ COLUMNS = [
     "quiz_score",
     "attempts",
     "last_activity",
+    "quiz_rounds",
+    "hints_used",
 ]
 
 _EMPTY_MESSAGE = (
@@ -38,8 +40,10 @@ def progress_table(store: ProgressStore) -> pd.DataFrame:
     """One row per lesson with a grader run or a quiz attempt, sorted by lesson id.
 
     Step columns come from the lesson's latest grader run (``status`` is
-    ``"not graded"`` and the step columns are missing without one). ``quiz_score``
-    is ``quiz_first_correct / quiz_answered``: this view only knows the questions
+    ``"not graded"`` and the step columns are missing without one).
+    ``quiz_first_correct`` counts first attempts right in each checkpoint's best round;
+    ``quiz_rounds`` is the highest round answered; ``hints_used`` counts exercise hints
+    shown. ``quiz_score`` is ``quiz_first_correct / quiz_answered``: this view only knows the questions
     the learner answered, while the grader's official quiz score divides by all
     questions in the lesson's quiz file, so the two differ until every question
     has an answer.
@@ -50,11 +54,13 @@ def progress_table(store: ProgressStore) -> pd.DataFrame:
         attempts.setdefault(attempt.lesson_id, []).append(attempt)
 
     rows: list[dict[str, Any]] = []
-    for lesson_id in sorted(set(runs) | set(attempts)):
+    for lesson_id in sorted(set(runs) | set(attempts) | set(store.lessons_with_hints())):
         run = runs.get(lesson_id)
         tries = attempts.get(lesson_id, [])
         answered = len({a.question_id for a in tries})
-        first_correct = sum(1 for a in tries if a.attempt_no == 1 and a.correct)
+        rounds = store.round_scores(lesson_id, [a.question_id for a in tries])
+        first_correct = sum(max(per_round.values(), default=0) for per_round in rounds.values())
+        hints = sum(store.hints_used(lesson_id).values())
         times = [a.created_at for a in tries] + ([run["created_at"]] if run else [])
         rows.append(
             {
@@ -67,7 +73,9 @@ def progress_table(store: ProgressStore) -> pd.DataFrame:
                 "quiz_first_correct": first_correct,
                 "quiz_score": first_correct / answered if answered else None,
                 "attempts": len(tries),
-                "last_activity": _iso(max(times)),
+                "last_activity": _iso(max(times)) if times else None,
+                "quiz_rounds": max((a.round_no for a in tries), default=0),
+                "hints_used": hints,
             }
         )
     table = pd.DataFrame(rows, columns=COLUMNS)
@@ -83,6 +91,8 @@ def progress_table(store: ProgressStore) -> pd.DataFrame:
             "quiz_score": "float64",
             "attempts": "int64",
             "last_activity": "object",
+            "quiz_rounds": "int64",
+            "hints_used": "int64",
         }
     )
 

@@ -48,18 +48,32 @@ def _step_row(step: StepResult) -> str:
     state = _badge(step.state.value) if step.runnable else _badge("no-check", "no check cell")
     if step.error is not None:
         error = step.error
-        detail = f"<code>{_e(error.ename)}: {_e(error.evalue)}</code> (cell {error.cell_index})"
+        detail = f"<code>{_e(error.message)}</code> (cell {error.cell_number})"
         if error.traceback:
             detail += (
                 f"<details><summary>traceback</summary><pre>{_e(error.traceback)}</pre></details>"
             )
     else:
         detail = _e(step.reason)
+    if step.hints_used:
+        detail += f' <span class="muted">(hints used: {step.hints_used})</span>'
     kind = "exercise" if step.exercise else ""
     return (
         f"<tr><td>step-{step.number}</td><td>{_e(step.title)}</td><td>{kind}</td><td>{state}</td>"
         f'<td class="num">{format_duration(step.duration_s)}</td><td>{detail}</td></tr>'
     )
+
+
+def _policy_text(result: LessonResult) -> str:
+    policy = result.policy
+    if not policy:
+        return "-"
+    exercises = ("every exercise must pass" if policy.get("exercises") == "required"
+                 else "exercises count towards the step score")
+    penalty = policy.get("hint_penalty") or 0
+    hints = f", each hint used costs {penalty:.0%} of its step" if penalty else ", hints are free"
+    return (f"{exercises}; steps and quiz must each reach {format_percent(policy.get('pass_score'))}"
+            f"{hints}")
 
 
 def _lesson_section(index: int, result: LessonResult) -> str:
@@ -70,6 +84,8 @@ def _lesson_section(index: int, result: LessonResult) -> str:
         f"<p>score {format_percent(result.score)} (pass {format_percent(result.pass_score)}),"
         f" quiz {format_percent(result.quiz_score)}, {result.passed_steps}/"
         f"{len(result.graded_steps)} steps passed in {format_duration(result.duration_s)}</p>",
+        f"<p><strong>{_e(result.verdict)}</strong></p>",
+        f'<p class="muted">policy: {_e(_policy_text(result))}</p>',
     ]
     problems = [
         *(f"<li>error: {_e(text)}</li>" for text in result.errors),

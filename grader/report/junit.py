@@ -67,7 +67,7 @@ def _lesson_case(suite: ET.Element, result: LessonResult, step_problems: bool) -
     elif result.status is LessonStatus.FAILED and not step_problems:
         outcome, kind = "failure", "LessonFailed"
         message = (
-            f"lesson failed: score {format_percent(result.score)},"
+            f"lesson {result.verdict}: score {format_percent(result.score)},"
             f" pass score {format_percent(result.pass_score)},"
             f" quiz {format_percent(result.quiz_score)}"
         )
@@ -87,6 +87,9 @@ def _suite(parent: ET.Element, result: LessonResult) -> dict[str, int]:
         ("score", format_percent(result.score)),
         ("pass_score", format_percent(result.pass_score)),
         ("quiz_score", format_percent(result.quiz_score)),
+        ("verdict", result.verdict),
+        ("exercises", str(result.policy.get("exercises", ""))),
+        ("hints_used", str(result.hints_used)),
     ):
         _child(properties, "property", name=name, value=value)
     for step in result.steps:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..chart import xml_text
+from ..check import elide
 from ..results import LessonResult, LessonStatus, StepResult, StepState
 from .json_report import summarize
 
 __all__ = ["error_line", "format_duration", "format_percent", "render_table", "summary_line"]
 
-ERROR_WIDTH = 100  # characters of "ename: evalue" shown per failing step
+ERROR_WIDTH = 240  # characters of an error message shown per step (cut in the middle)
 TITLE_WIDTH = 40
 
 _COLOURS = {
@@ -42,16 +43,17 @@ def format_duration(seconds: float) -> str:
 
 
 def _shorten(text: str, width: int) -> str:
+    """One line of at most about ``width`` characters, cut in the middle (a check's message puts
+    the difference first, so the clue survives)."""
     flat = " ".join(xml_text(text).split())
-    return flat if len(flat) <= width else flat[: width - 3] + "..."
+    return elide(flat, width)
 
 
 def error_line(step: StepResult, width: int = ERROR_WIDTH) -> str:
-    """One line about why a step did not pass: ``ename: evalue (cell N)``, else its reason."""
+    """One line about why a step did not pass: the error's message and where it was (the cell as
+    JupyterLab counts it), else the step's reason."""
     if step.error is not None:
-        error = step.error
-        message = f"{error.ename}: {error.evalue}" if error.evalue else error.ename
-        return f"{_shorten(message, width)} (cell {error.cell_index})"
+        return f"{_shorten(step.error.message, width)} (cell {step.error.cell_number})"
     return _shorten(step.reason, width)
 
 
@@ -75,32 +77,41 @@ def _grid(header: list[str], rows: list[list[str]], coloured: int, color: bool) 
     return "\n".join(lines)
 
 
+def _step_line(step: StepResult, widths: tuple[int, int, int], color: bool) -> str:
+    name_w, title_w, state_w = widths
+    name = f"step-{step.number}" + (" (exercise)" if step.exercise else "")
+    title = _shorten(step.title, TITLE_WIDTH)
+    state = _paint(step.state.value.ljust(state_w), step.state.value, color)
+    detail = "" if step.state is StepState.PASSED else error_line(step)
+    if step.hints_used:
+        detail = f"{detail}  [hints used: {step.hints_used}]".strip()
+    return f"  {name.ljust(name_w)}  {title.ljust(title_w)}  {state}  {detail}".rstrip()
+
+
 def _details(result: LessonResult, color: bool) -> list[str]:
-    status = _paint(result.status.value, result.status.value, color)
+    """The verdict line, then every exercise step (whatever its state) and every other runnable
+    step that did not pass."""
+    status = _paint(result.verdict, result.status.value, color)
     lines = [
-        f"{xml_text(result.lesson_id)}: {status} (score {format_percent(result.score)},"
-        f" pass {format_percent(result.pass_score)}, quiz {format_percent(result.quiz_score)})"
+        f"{xml_text(result.lesson_id)}: {status} (steps {format_percent(result.score)},"
+        f" quiz {format_percent(result.quiz_score)}, pass {format_percent(result.pass_score)})"
     ]
-    steps = [s for s in result.steps if s.runnable and s.state is not StepState.PASSED]
-    names = [f"step-{s.number}" for s in steps]
-    titles = [_shorten(s.title, TITLE_WIDTH) for s in steps]
-    name_w = max(map(len, names), default=0)
-    title_w = max(map(len, titles), default=0)
-    state_w = max((len(s.state.value) for s in steps), default=0)
-    for step, name, title in zip(steps, names, titles, strict=True):
-        state = _paint(step.state.value.ljust(state_w), step.state.value, color)
-        line = f"  {name.ljust(name_w)}  {title.ljust(title_w)}  {state}  {error_line(step)}"
-        lines.append(line.rstrip())
+    steps = [s for s in result.steps
+             if s.runnable and (s.exercise or s.state is not StepState.PASSED)]
+    widths = (max((len(f"step-{s.number}") + (11 if s.exercise else 0) for s in steps), default=0),
+              max((len(_shorten(s.title, TITLE_WIDTH)) for s in steps), default=0),
+              max((len(s.state.value) for s in steps), default=0))
+    lines.extend(_step_line(step, widths, color) for step in steps)
     if result.kernel_died:
         lines.append("  kernel died: later steps were not run")
-    lines.extend(f"  error: {_shorten(text, 200)}" for text in result.errors)
-    lines.extend(f"  lint: {_shorten(text, 200)}" for text in result.lint)
+    lines.extend(f"  error: {_shorten(text, 300)}" for text in result.errors)
+    lines.extend(f"  lint: {_shorten(text, 300)}" for text in result.lint)
     return lines
 
 
 def render_table(results: Sequence[LessonResult], *, color: bool = False) -> str:
-    """One row per lesson, then the non-passed steps and lesson errors of every lesson
-    that did not pass."""
+    """One row per lesson, then per lesson its verdict, its exercise steps (whatever the verdict)
+    and its other non-passed steps and errors."""
     header = ["lesson", "status", "steps", "score", "pass", "quiz", "time"]
     rows = [
         [
@@ -116,7 +127,8 @@ def render_table(results: Sequence[LessonResult], *, color: bool = False) -> str
     ]
     blocks = [_grid(header, rows, header.index("status"), color)]
     blocks.extend(
-        "\n".join(_details(r, color)) for r in results if r.status is not LessonStatus.PASSED
+        "\n".join(_details(r, color)) for r in results
+        if r.status is not LessonStatus.PASSED or r.exercise_steps
     )
     return "\n\n".join(blocks)
 

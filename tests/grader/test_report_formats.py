@@ -103,8 +103,8 @@ def test_table_has_a_row_per_lesson_and_the_failing_steps(results: list[LessonRe
     assert rows["phase_5_parallelism"][1:6] == ["passed", "2/2", "100%", "75%", "80%"]
     assert rows["phase_6_streaming"][1:6] == ["failed", "1/4", "25%", "75%", "-"]
     assert rows["level_4_reliability"][1:4] == ["error", "0/0", "-"]
-    assert "AssertionError: expected 3 rows, got 2 (cell 7)" in table
-    assert "timed-out" in table and "CellTimeoutError: cell timed out after 30 s (cell 9)" in table
+    assert "AssertionError: expected 3 rows, got 2 (cell 8)" in table
+    assert "timed-out" in table and "CellTimeoutError: cell timed out after 30 s (cell 10)" in table
     assert "not-run" in table and "kernel died" in table
     assert "error: quizzes/08_reliability.yaml:12: duplicate key 'answer'" in table
     assert "lint: runnable_steps is 5 but the notebook has 4" in table
@@ -130,8 +130,9 @@ def test_long_errors_are_truncated_to_one_line() -> None:
     error = CellError("ValueError", "line one\nline two " + "x" * 500, 3)
     lesson.steps[1].error = error
     line = next(li for li in render_table([lesson]).splitlines() if "step-2" in li)
-    assert "line one line two" in line and "..." in line and line.endswith("(cell 3)")
-    assert len(line) < 200
+    assert "line one line two" in line and "..." in line and line.endswith("x (cell 4)")
+    assert "more chars]" in line, "cut in the middle, saying how much"
+    assert len(line) < 320
 
 
 def test_summary_line(results: list[LessonResult]) -> None:
