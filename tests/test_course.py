@@ -44,7 +44,8 @@ def test_every_lesson_passes_strict(tmp_path) -> None:
 def test_nbval_runs_the_lessons() -> None:
     before = _snapshot()
     proc = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider",
-                           "-q", "lessons/"], cwd=REPO, env=_env(), capture_output=True, text=True,
+                           "-q", "lessons/"], cwd=REPO, env=_env() | {"ODIBI_GRADING": "1"},
+                          capture_output=True, text=True,
                           timeout=1800)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout

@@ -177,20 +177,28 @@ def _write_user_settings(settings_dir: Path) -> None:
         path.write_text(json.dumps(values, indent=2), encoding="utf-8")
 
 
-def start_jupyter_lab(notebooks: Path, workspace: Path, env: Mapping[str, str]) -> JupyterLab:
-    """Copy ``notebooks`` to ``workspace/root/<name>`` and start JupyterLab on ``workspace/root``.
+def start_jupyter_lab(notebooks: Path | None, workspace: Path, env: Mapping[str, str], *,
+                      grader_lab: Path | None = None) -> JupyterLab:
+    """Copy ``notebooks`` to ``workspace/root/<name>`` and start JupyterLab on ``workspace/root``;
+    or, with ``grader_lab`` (a course checkout), start it the learner's way:
+    ``python -m grader lab --workspace workspace/root`` writes the learner copies there first.
 
     Args:
         notebooks: folder to serve; copied, so autosave and checkpoints land in the copy.
         workspace: empty temporary folder for the root and the server's private state.
         env: extra environment for the server and, through it, its kernels.
+        grader_lab: serve the learner workspace made by ``grader lab`` for this course.
     """
     root = workspace / "root"
-    shutil.copytree(
-        notebooks,
-        root / notebooks.name,
-        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
-    )
+    if grader_lab is None:
+        assert notebooks is not None
+        shutil.copytree(
+            notebooks,
+            root / notebooks.name,
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+        )
+    else:
+        root.mkdir(parents=True)
     state = {
         name: workspace / name
         for name in ("settings", "workspaces", "runtime", "config", "data", "ipython")
@@ -212,18 +220,18 @@ def start_jupyter_lab(notebooks: Path, workspace: Path, env: Mapping[str, str]) 
         "PYTHONDONTWRITEBYTECODE": "1",
         **env,
     }
+    launcher = ([sys.executable, "-m", "jupyter", "lab"] if grader_lab is None else
+                [sys.executable, "-m", "grader", "--root", str(grader_lab), "lab", "--workspace",
+                 str(root), "--"])
     command = [
-        sys.executable,
-        "-m",
-        "jupyter",
-        "lab",
+        *launcher,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
         # ServerApp.token still works but is deprecated in jupyter_server 2.
         f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
+        *([f"--ServerApp.root_dir={root}"] if grader_lab is None else []),  # grader lab sets it
         "--ServerApp.open_browser=False",
         # Nothing reaches the network: no news feed, no update check, no PyPI listing.
         "--LabApp.news_url=None",
@@ -315,7 +323,7 @@ def stop_jupyter_lab(lab: JupyterLab, grace: float = SHUTDOWN_GRACE) -> None:
         process.wait(timeout=grace)
 
 
-LabStarter = Callable[[Path, Mapping[str, str]], JupyterLab]
+LabStarter = Callable[..., JupyterLab]
 
 
 @pytest.fixture
@@ -331,10 +339,12 @@ def jupyter_lab(
     """
     labs: list[JupyterLab] = []
 
-    def start(notebooks: Path, env: Mapping[str, str]) -> JupyterLab:
+    def start(notebooks: Path | None, env: Mapping[str, str], *,
+              grader_lab: Path | None = None) -> JupyterLab:
         if not browser_available:
             pytest.fail(browser_unavailable_reason() or "no browser", pytrace=False)
-        lab = start_jupyter_lab(notebooks, tmp_path_factory.mktemp("jupyterlab"), env)
+        lab = start_jupyter_lab(notebooks, tmp_path_factory.mktemp("jupyterlab"), env,
+                                grader_lab=grader_lab)
         labs.append(lab)
         return lab
 
