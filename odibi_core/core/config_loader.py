@@ -35,7 +35,7 @@ from .config_validator import ConfigValidator
 from .step import Step
 from .wiring import type_name
 
-__all__ = ["ConfigLoader", "StrictYamlLoader"]
+__all__ = ["ALIAS_ALLOWANCE", "ALIAS_FACTOR", "MAX_DEPTH", "MAX_INT_DIGITS", "ConfigLoader", "StrictYamlLoader"]
 
 logger = logging.getLogger(__name__)
 
