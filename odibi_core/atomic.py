@@ -19,7 +19,7 @@ def atomic_write(path: str | os.PathLike[str], fill: Callable[[IO[bytes]], Any])
     """Write ``path`` through ``fill(handle)`` atomically; keeps an existing file's mode."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.is_file() else 0o644
+    mode = _mode_of(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -33,6 +33,15 @@ def atomic_write(path: str | os.PathLike[str], fill: Callable[[IO[bytes]], Any])
         raise
     fsync_dir(path.parent)
     return path
+
+
+def _mode_of(path: Path) -> int:
+    """The existing file's permission bits, else 0o644; another process may remove or replace
+    the file at any moment, so its absence is not an error."""
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o644
 
 
 def write_json_atomic(path: str | os.PathLike[str], data: Any, *, indent: int = 2) -> Path:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from typing import Any
 from ..atomic import atomic_write
 from .keys import validate_key
 
-__all__ = ["KINDS", "CacheEntry", "CacheEntryInfo", "CacheStore", "LocalDirectoryStore", "MemoryStore"]
+__all__ = ["KINDS", "ORPHAN_AGE", "CacheEntry", "CacheEntryInfo", "CacheStore", "LocalDirectoryStore", "MemoryStore"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ KINDS = ("parquet", "json")
 #: layout version of stored metadata; entries of another version read as misses
 STORE_FORMAT = 1
 _META_SUFFIX = ".meta.json"
+#: seconds an uncommitted payload or temp file is left alone: it may be a write in progress
+#: in another process (filling and fsyncing a large payload can take a while)
+ORPHAN_AGE = 300.0
 
 
 @dataclass(frozen=True)
@@ -235,13 +239,28 @@ class LocalDirectoryStore(CacheStore):
     """Entries as files in a folder: ``<key>.<kind>`` payload and ``<key>.meta.json`` metadata.
 
     A write puts the payload first and the metadata last; the metadata is the commit marker,
-    so a payload without metadata (a writer that died) is not an entry, and is removed when
-    seen. Both files are replaced atomically. Keys are hex, so names never leave the folder.
-    Only files named like entries are ever touched: the folder may hold other things.
+    so a payload without metadata is not an entry. Both files are replaced atomically. Keys
+    are hex, so names never leave the folder. Only files named like entries are ever touched:
+    the folder may hold other things.
+
+    Several processes may share the folder. A payload without metadata (or a temp file) may
+    be a write in progress in another process, so reads never remove anything, and listings
+    and :meth:`clear` remove such files only once they are older than ``orphan_age`` seconds
+    (then the writer has died). Writers in one process are serialized; writers in several
+    processes are not, which is safe for one key because keys are content addressed (they
+    write the same payload). A listing that removes a stale payload in the instant a rewrite
+    replaces it leaves that entry reading as a miss, never as wrong data.
+
+    Args:
+        root: the folder (created on the first write).
+        orphan_age: seconds before an uncommitted payload or temp file counts as abandoned.
     """
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], *, orphan_age: float = ORPHAN_AGE) -> None:
+        if not orphan_age >= 0:
+            raise ValueError(f"orphan_age must be a number of seconds >= 0, got {orphan_age!r}")
         self.root = Path(root).expanduser().absolute()
+        self.orphan_age = float(orphan_age)
         self._lock = _root_lock(self.root)
 
     def __repr__(self) -> str:
@@ -258,8 +277,7 @@ class LocalDirectoryStore(CacheStore):
         with self._lock:
             try:
                 text = self._meta_path(key).read_bytes()
-            except FileNotFoundError:
-                self._remove_orphans(key)
+            except FileNotFoundError:  # no entry, or one being written: nothing to tidy here
                 return None
             except OSError as exc:
                 log.warning("cannot read cache metadata for %s in %s (%s); treated as a miss",
@@ -296,39 +314,44 @@ class LocalDirectoryStore(CacheStore):
             meta = self._meta_path(key)
             existed = meta.exists()
             meta.unlink(missing_ok=True)
-            self._remove_orphans(key)
+            for kind in KINDS:  # the entry's payload, and any a dead writer left
+                self._payload_path(key, kind).unlink(missing_ok=True)
         return existed
 
-    def _remove_orphans(self, key: str) -> None:
-        """Drop payloads of ``key`` that no metadata commits (call with the lock held)."""
-        for kind in KINDS:
-            orphan = self._payload_path(key, kind)
-            if orphan.exists():
-                log.debug("removing uncommitted cache payload %s", orphan)
-                orphan.unlink(missing_ok=True)
+    def _remove_if_stale(self, name: str) -> None:
+        """Remove the uncommitted file ``name`` once it is older than ``orphan_age``; a younger
+        one may be another process's write in progress."""
+        path = self.root / name
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return
+        if age >= self.orphan_age:
+            log.debug("removing uncommitted cache file %s (%.0f s old)", path, age)
+            path.unlink(missing_ok=True)
 
     def _scan(self) -> tuple[list[str], list[str]]:
-        """(committed keys, keys with a payload but no metadata), each sorted."""
+        """(committed keys, names of uncommitted payloads and temp files), each sorted."""
         try:
             names = os.listdir(self.root)
         except FileNotFoundError:
             return [], []
-        committed, payloads = set(), set()
+        committed, files = set(), set()
         for name in names:
             key, dot, rest = name.partition(".")
-            if not dot or not _is_key(key):
-                continue
-            if rest == _META_SUFFIX[1:]:
+            if dot and _is_key(key) and rest == _META_SUFFIX[1:]:
                 committed.add(key)
-            elif rest in KINDS:
-                payloads.add(key)
-        return sorted(committed), sorted(payloads - committed)
+            elif _is_entry_file(name):
+                files.add(name)
+        uncommitted = {name for name in files
+                       if name.startswith(".") or name.partition(".")[0] not in committed}
+        return sorted(committed), sorted(uncommitted)
 
     def keys(self) -> list[str]:
         with self._lock:
-            committed, orphans = self._scan()
-            for key in orphans:
-                self._remove_orphans(key)
+            committed, uncommitted = self._scan()
+            for name in uncommitted:
+                self._remove_if_stale(name)
         return committed
 
     def entries(self) -> list[CacheEntryInfo]:
@@ -342,16 +365,13 @@ class LocalDirectoryStore(CacheStore):
 
     def clear(self) -> int:
         with self._lock:
-            committed, _ = self._scan()
-            for key in committed:
+            committed, uncommitted = self._scan()
+            for key in committed:  # uncommit everything first, then remove the payloads
                 self._meta_path(key).unlink(missing_ok=True)
-            try:
-                names = os.listdir(self.root)
-            except FileNotFoundError:
-                return 0
-            for name in names:
-                if _is_entry_file(name):
-                    (self.root / name).unlink(missing_ok=True)
+                for kind in KINDS:
+                    self._payload_path(key, kind).unlink(missing_ok=True)
+            for name in uncommitted:  # writes in progress elsewhere are left to finish
+                self._remove_if_stale(name)
         return len(committed)
 
 

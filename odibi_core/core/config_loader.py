@@ -5,6 +5,11 @@ problems are reported together in one ConfigError naming the file, the row, the 
 for YAML, the line. ``ConfigLoader.load`` then checks the wiring with ConfigValidator.
 Nothing is dropped silently: a malformed row is an error, a disabled SQLite row is
 skipped with a log line.
+
+A hostile file is a ConfigError too, found before anything expensive is built: nesting is
+bounded (MAX_DEPTH), integers are bounded (MAX_INT_DIGITS), and YAML aliases may expand a
+document to at most ALIAS_FACTOR times the nodes written in it plus ALIAS_ALLOWANCE (so a
+kilobyte "billion laughs" file is rejected, not expanded later by ``Step.to_dict()``).
 """
 
 from __future__ import annotations
@@ -13,22 +18,24 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 import yaml
 from yaml.constructor import ConstructorError
+from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.reader import ReaderError
 
 from ..errors import ConfigError
 from .config_validator import ConfigValidator
 from .step import Step
 from .wiring import type_name
 
-__all__ = ["ConfigLoader", "StrictYamlLoader"]
+__all__ = ["ALIAS_ALLOWANCE", "ALIAS_FACTOR", "MAX_DEPTH", "MAX_INT_DIGITS", "ConfigLoader", "StrictYamlLoader"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +51,14 @@ COLUMNS = {"Layer": "layer", "StepName": "name", "StepType": "type", "Engine": "
            "Metadata": "metadata"}
 ORDER_COLUMN = "execution_order"
 ENABLED_COLUMN = "enabled"
+
+#: levels of lists and mappings a config may nest (the list of steps is level 1)
+MAX_DEPTH = 100
+#: digits an integer may have (Python's own default limit for converting int and str)
+MAX_INT_DIGITS = 4300
+#: YAML aliases may expand a document to ALIAS_FACTOR x its written nodes + ALIAS_ALLOWANCE
+ALIAS_FACTOR = 10
+ALIAS_ALLOWANCE = 10_000
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
@@ -84,9 +99,64 @@ class StrictYamlLoader(yaml.SafeLoader):
                 seen[key] = key_node.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
+    _depth = 0  # collections open while composing
+    #: whether the document uses an alias (only then can it expand beyond what is written)
+    aliased = False
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(AliasEvent):
+            self.aliased = True
+        return super().compose_node(parent, index)
+
+    def construct_document(self, node: Node) -> Any:
+        if self.aliased:
+            _check_expansion(node)  # before construction builds what the aliases share
+        return super().construct_document(node)
+
+    def compose_sequence_node(self, anchor: str | None) -> Node:
+        with self._nested():
+            return super().compose_sequence_node(anchor)
+
+    def compose_mapping_node(self, anchor: str | None) -> Node:
+        with self._nested():
+            return super().compose_mapping_node(anchor)
+
+    @contextmanager
+    def _nested(self) -> Iterator[None]:
+        """Count one more level of nesting; past MAX_DEPTH the composer would only recurse."""
+        if self._depth >= MAX_DEPTH:
+            raise _BoundError(None, None, f"nesting deeper than {MAX_DEPTH} levels; expected at"
+                              f" most {MAX_DEPTH} levels of lists and mappings",
+                              self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        digits = node.value.lstrip("+-").replace("_", "")
+        prefixed = digits[:2].lower() in ("0x", "0o", "0b")
+        if len(digits) <= MAX_INT_DIGITS + 2 * prefixed:
+            value = super().construct_yaml_int(node)
+            if abs(value) < _INT_LIMIT:
+                return value
+        raise _BoundError(None, None, f"an integer of more than {MAX_INT_DIGITS} decimal digits"
+                          f" (written in {len(node.value):,} characters); expected at most"
+                          f" {MAX_INT_DIGITS} digits", node.start_mark)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            # a tag forced on text it cannot convert, e.g. ``!!int abc`` or ``!!bool maybe``
+            raise ConstructorError(None, None, f"cannot read {node.value!r} as {node.tag}"
+                                   f" ({type(exc).__name__}: {exc})", node.start_mark) from exc
+
 
 StrictYamlLoader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+StrictYamlLoader.add_constructor(_INT_TAG, StrictYamlLoader.construct_yaml_int)
 # no YAML 1.1 octal or sexagesimal: 010 and 1:20 stay text (codes, times), 0o10 and 0x1f are ints
 StrictYamlLoader.add_implicit_resolver(
     _INT_TAG, re.compile(r"^(?:[-+]?(?:0|[1-9][0-9_]*)|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
@@ -121,6 +191,10 @@ _Found = tuple[str | None, str]  # (field the problem is in, or None for the rec
 
 class _DuplicateKeyError(ValueError):
     """A JSON object repeats a key (json would silently keep the last one)."""
+
+
+class _BoundError(yaml.MarkedYAMLError):
+    """A YAML document is valid but beyond the loader's bounds (depth, integer size, aliases)."""
 
 
 def _raise_problems(source: str, problems: Sequence[_Problem]) -> NoReturn:
@@ -226,8 +300,10 @@ class ConfigLoader:
     def load_json(self, path: str | Path) -> list[Step]:
         """Steps from a JSON list of step objects (or ``{"steps": [...]}``); shape-checked only."""
         path = Path(path)
+        text = _read_text(path)
+        _check_json_bounds(text, str(path))
         try:
-            data = json.loads(_read_text(path), object_pairs_hook=_no_duplicates)
+            data = json.loads(text, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as exc:
             raise ConfigError(str(path), f"not valid JSON: {exc.msg} (column {exc.colno})",
                               line=exc.lineno) from exc
@@ -238,8 +314,10 @@ class ConfigLoader:
     def load_yaml(self, path: str | Path) -> list[Step]:
         """Steps from a YAML list of step mappings (or ``steps: [...]``); shape-checked only."""
         path = Path(path)
-        loader = StrictYamlLoader(_read_text(path))
+        text = _read_text(path)
+        loader: StrictYamlLoader | None = None
         try:
+            loader = StrictYamlLoader(text)  # checks for unprintable characters at once
             node = loader.get_single_node()
             data = None if node is None else loader.construct_document(node)
         except yaml.MarkedYAMLError as exc:
@@ -247,11 +325,18 @@ class ConfigLoader:
             message = ": ".join(part for part in (exc.context, exc.problem) if part) or str(exc)
             line = None if mark is None else mark.line + 1
             column = "" if mark is None else f" (column {mark.column + 1})"
-            raise ConfigError(str(path), f"not valid YAML: {message}{column}", line=line) from exc
+            prefix = "" if isinstance(exc, _BoundError) else "not valid YAML: "
+            raise ConfigError(str(path), f"{prefix}{message}{column}", line=line) from exc
+        except ReaderError as exc:
+            line, column = _line_column(text, exc.position)
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            raise ConfigError(str(path), f"not valid YAML: character U+{code:04X} (column"
+                                         f" {column}): {exc.reason}", line=line) from exc
         except yaml.YAMLError as exc:
             raise ConfigError(str(path), f"not valid YAML: {exc}") from exc
         finally:
-            loader.dispose()
+            if loader is not None:
+                loader.dispose()
         return self._from_data(data, str(path), _yaml_lines(node))
 
     def from_records(self, records: Iterable[Mapping[str, Any]],
@@ -399,6 +484,10 @@ def _json_cell(column: str, value: Any) -> tuple[Any, str | None]:
     if not isinstance(value, str):
         return {}, (f"column '{column}': expected JSON object text,"
                     f" got {_cell_name(value)} {value!r}")
+    beyond = _json_beyond_bounds(value)
+    if beyond is not None:
+        position, problem = beyond
+        return {}, f"column '{column}': {problem} (at character {position + 1})"
     try:
         return json.loads(value, object_pairs_hook=_no_duplicates), None
     except json.JSONDecodeError as exc:
@@ -429,3 +518,99 @@ def _yaml_lines(node: Node | None) -> list[_Lines] | None:
                     if isinstance(key, ScalarNode)}
         lines.append(_Lines(item.start_mark.line + 1, keys))
     return lines
+
+
+# -- bounds ---------------------------------------------------------------------------
+
+_INT_LIMIT = 10 ** MAX_INT_DIGITS
+# what matters for the bounds in JSON text: strings (skipped whole, so brackets and digits in
+# them do not count; an unterminated one runs to the end), brackets, and integers longer than
+# MAX_INT_DIGITS (not fractions or exponents)
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]'
+                          rf"|(?<![\d.eE+-])-?\d{{{MAX_INT_DIGITS + 1},}}(?![\d.eE])")
+
+
+def _json_beyond_bounds(text: str) -> tuple[int, str] | None:
+    """(position, problem) of the first place JSON ``text`` nests deeper than MAX_DEPTH or
+    holds an integer longer than MAX_INT_DIGITS; None when it stays within both."""
+    depth = 0
+    for match in _JSON_TOKENS.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return match.start(), (f"nesting deeper than {MAX_DEPTH} levels; expected at most"
+                                       f" {MAX_DEPTH} levels of lists and objects")
+        elif token in "]}":
+            depth -= 1
+        elif token[0] != '"':
+            digits = len(token.lstrip("-"))
+            return match.start(), (f"an integer of {digits} digits; expected at most"
+                                   f" {MAX_INT_DIGITS} digits")
+    return None
+
+
+def _check_json_bounds(text: str, source: str) -> None:
+    beyond = _json_beyond_bounds(text)
+    if beyond is not None:
+        position, problem = beyond
+        line, column = _line_column(text, position)
+        raise ConfigError(source, f"{problem} (column {column})", line=line)
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a character position in ``text``."""
+    line_start = text.rfind("\n", 0, position) + 1
+    return text.count("\n", 0, position) + 1, position - line_start + 1
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: Node) -> None:
+    """Raise _BoundError when aliases make the document, once expanded, larger than the
+    bound, deeper than MAX_DEPTH, or recursive. The composed graph shares aliased nodes, so
+    this walks each node once; the sizes it adds up are what construction would build."""
+    written: set[int] = set()
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        if id(node) not in written:
+            written.add(id(node))
+            pending += _children(node)
+    budget = ALIAS_FACTOR * len(written) + ALIAS_ALLOWANCE
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(child)] for child in children)
+            depth[key] = (isinstance(node, SequenceNode | MappingNode)
+                          + max((depth[id(child)] for child in children), default=0))
+            if size[key] > budget:
+                raise _BoundError(None, None, f"YAML aliases expand this to more than {budget:,}"
+                                  f" nodes ({len(written):,} written); expected at most"
+                                  f" {ALIAS_FACTOR} x the nodes written + {ALIAS_ALLOWANCE:,}"
+                                  " (an alias bomb?)", node.start_mark)
+            if depth[key] > MAX_DEPTH:
+                raise _BoundError(None, None, f"YAML aliases nest this deeper than {MAX_DEPTH}"
+                                  f" levels; expected at most {MAX_DEPTH} levels of lists and"
+                                  " mappings", node.start_mark)
+        elif key in on_path:
+            raise _BoundError(None, None, "a YAML alias refers to a collection it is inside of;"
+                              " expected a tree (recursive structures cannot be steps)",
+                              node.start_mark)
+        elif key not in size:
+            on_path.add(key)
+            stack.append((node, True))
+            stack += [(child, False) for child in _children(node)]

@@ -50,7 +50,8 @@ class StreamConfig:
         key_columns: INCREMENTAL: columns that identify a row for boundary dedupe (default all).
         settle_seconds: FILE_WATCH fallback where read leases are unsupported: a file is
             complete once its size and mtime are unchanged since the previous poll or its mtime
-            is older than this.
+            is older than this. Everywhere, a zero-byte file waits until it is this old, then
+            counts as a failed read (retried, then quarantined), whatever the format.
         allow_overwrites: FILE_WATCH: re-read a committed file that was rewritten (new size or
             mtime). Off by default: committed files are treated as immutable and never
             stat-ed again, which keeps polls of large folders fast.

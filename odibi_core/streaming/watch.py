@@ -9,6 +9,12 @@ processed: its failure count is persisted and it is retried on later polls; afte
 ``max_file_failures`` failures it is quarantined (a log line and a :class:`StreamWarning`
 name the file and the error; it is listed in the status and never delivered). Rewriting a
 quarantined file (new size or mtime) gives it a fresh start.
+
+A zero-byte file is not complete, in any format: it is what a producer leaves between
+creating a file and writing it (a lease cannot tell, once the producer has closed it), or what
+a broken producer leaves. It is not taken until it has content or has been empty for
+``settle_seconds``; after that it is an unreadable file like any other (retried, then
+quarantined), never delivered as an empty batch and marked processed.
 """
 
 from __future__ import annotations
@@ -54,6 +60,8 @@ def complete_files(runtime: SourceRuntime, config: StreamConfig,
                             stat_seen=config.allow_overwrites):
         if cap is not None and len(chosen) >= cap:
             break
+        if entry.size == 0 and now - entry.mtime_ns / 1e9 < config.settle_seconds:
+            continue  # created, not written yet: wait for content (or settle_seconds)
         busy = writer_has_open(entry.path)
         if busy is None:  # no leases here: stable since the last poll, or old enough
             identity = (entry.size, entry.mtime_ns)
@@ -74,7 +82,7 @@ def read_files(engine: EngineContext, name: str, config: StreamConfig, runtime: 
     failed = False
     for entry in entries:
         try:
-            frames.append(engine.read(entry.path, format=config.format, **config.read_options))
+            frames.append(_read(engine, config, entry))
         except OdibiError as exc:
             failed = True
             _record_failure(name, config, runtime, entry, exc)
@@ -84,6 +92,15 @@ def read_files(engine: EngineContext, name: str, config: StreamConfig, runtime: 
     if failed:
         save()
     return frames, read
+
+
+def _read(engine: EngineContext, config: StreamConfig, entry: FileEntry) -> Any:
+    """The file's frame; an empty file is unreadable whatever the format (some readers would
+    return an empty frame for it, others fail)."""
+    if entry.size == 0:
+        raise StreamError(f"{entry.path} is empty (0 bytes for at least {config.settle_seconds:g}"
+                          f" s); expected a {config.format} file with content")
+    return engine.read(entry.path, format=config.format, **config.read_options)
 
 
 def _record_failure(name: str, config: StreamConfig, runtime: SourceRuntime, entry: FileEntry,

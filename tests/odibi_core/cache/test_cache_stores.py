@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,7 @@ from odibi_core.cache import (
     LocalDirectoryStore,
     MemoryStore,
 )
+from odibi_core.cache.store import ORPHAN_AGE
 
 K1 = "a" * 64
 K2 = "b" * 64
@@ -310,19 +313,41 @@ def test_local_overwrite_with_another_kind_leaves_no_old_payload(local: LocalDir
     assert sorted(p.name for p in local.root.iterdir()) == [f"{K1}.json", f"{K1}.meta.json"]
 
 
-def test_a_payload_without_metadata_is_not_an_entry_and_is_cleaned_up(
+def abandoned(path: Path, data: bytes, age: float = ORPHAN_AGE + 1) -> Path:
+    """A file a writer left ``age`` seconds ago."""
+    path.write_bytes(data)
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+def test_a_payload_without_metadata_is_not_an_entry_and_is_cleaned_up_when_old(
         local: LocalDirectoryStore) -> None:
     local.write(entry(K2))
-    local.root.joinpath(f"{K1}.parquet").write_bytes(b"a writer died before committing")
+    dead = abandoned(local.root / f"{K1}.parquet", b"a writer died before committing")
+    temp = abandoned(local.root / f".{K2}.meta.json.abc123.tmp", b"half")
 
     assert local.read(K1) is None
-    assert not local.root.joinpath(f"{K1}.parquet").exists()
+    assert dead.exists(), "a read never removes anything"
 
-    local.root.joinpath(f"{K3}.json").write_bytes(b"[1, 2")
+    fresh = local.root / f"{K3}.json"
+    fresh.write_bytes(b"[1, 2")  # maybe another process's write in progress
     assert local.keys() == [K2]
     assert [info.key for info in local.entries()] == [K2]
-    assert not local.root.joinpath(f"{K3}.json").exists()
+    assert not dead.exists() and not temp.exists(), "older than orphan_age: abandoned"
+    assert fresh.exists(), "younger than orphan_age: left to its writer"
     assert local.delete(K1) is False
+
+
+def test_orphan_age_is_configurable(tmp_path: Path) -> None:
+    store = LocalDirectoryStore(tmp_path / "c", orphan_age=0)
+    store.write(entry(K2))
+    store.root.joinpath(f"{K1}.parquet").write_bytes(b"uncommitted")
+
+    assert store.keys() == [K2]
+    assert not store.root.joinpath(f"{K1}.parquet").exists()
+    with pytest.raises(ValueError, match="orphan_age"):
+        LocalDirectoryStore(tmp_path / "c", orphan_age=float("nan"))
 
 
 def test_local_missing_payload_reads_as_none_with_a_warning(
@@ -352,11 +377,14 @@ def test_local_clear_touches_only_entry_files(local: LocalDirectoryStore) -> Non
     others = ["notes.txt", "cafe.csv", "beef.parquet.bak", "README"]
     for name in others:
         local.root.joinpath(name).write_text("keep me")
-    local.root.joinpath(f".{K3}.parquet.abc123.tmp").write_bytes(b"a writer died here")
-    local.root.joinpath(f"{K3}.json").write_bytes(b"uncommitted")
+    abandoned(local.root / f".{K3}.parquet.abc123.tmp", b"a writer died here")
+    abandoned(local.root / f"{K3}.json", b"uncommitted")
+    in_progress = [f".{K1}.json.def456.tmp", f"{K3}.parquet"]
+    for name in in_progress:
+        local.root.joinpath(name).write_bytes(b"another process is writing this")
 
     assert local.clear() == 2
-    assert sorted(p.name for p in local.root.iterdir()) == sorted(others)
+    assert sorted(p.name for p in local.root.iterdir()) == sorted([*others, *in_progress])
 
 
 def test_local_stores_on_one_folder_share_entries(tmp_path: Path) -> None:

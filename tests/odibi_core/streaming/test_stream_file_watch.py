@@ -165,7 +165,7 @@ def test_by_default_a_committed_file_is_not_read_again_even_if_rewritten(tmp_pat
 
 def test_unreadable_file_is_retried_then_quarantined_never_marked_processed(
         tmp_path: Path, inbox: Path) -> None:
-    (inbox / "bad.csv").write_bytes(b"")  # pandas cannot read an empty CSV
+    (inbox / "bad.csv").write_bytes(b'a\n"unterminated')  # pandas cannot read it
     write_csv(inbox, "good.csv", [1])
     stream = manager(tmp_path, max_file_failures=3)
     assert values(stream.poll("files")) == [1]
@@ -219,3 +219,59 @@ def test_two_streams_cannot_share_one_state_file(tmp_path: Path) -> None:
     again = StreamManager.from_source("csv", path=str(tmp_path / "a"), pattern="*.csv",
                                       checkpoint_dir=str(tmp_path / "ckpt"))
     assert again.read_batch("csv_stream_0") is None, "the same source resumes its own state"
+
+
+def write_rows(path: Path, fmt: str, values: list[int], mtime_ns: int) -> None:
+    frame = pd.DataFrame({"a": values})
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_json(path, orient="records")
+    os.utime(path, ns=(mtime_ns, mtime_ns))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_zero_byte_file_waits_then_is_retried_and_quarantined_in_every_format(
+        tmp_path: Path, inbox: Path, fmt: str) -> None:
+    now = [2_000.0]
+    stream = StreamManager(str(tmp_path / "ckpt"), clock=lambda: now[0])
+    stream.add_source("files", StreamConfig(StreamMode.FILE_WATCH, str(inbox), format=fmt,
+                                            file_pattern=f"*.{fmt}", settle_seconds=30,
+                                            max_file_failures=2))
+    empty = inbox / f"empty.{fmt}"
+    empty.write_bytes(b"")
+    os.utime(empty, ns=(1_990_000_000_000, 1_990_000_000_000))  # empty for 10 s
+
+    assert stream.poll("files") is None, "an empty file may be one still being created"
+    assert stream.get_status()["files"]["failures"] == {}
+
+    now[0] = 2_021.0  # empty for 31 s: past settle_seconds, an unreadable file
+    assert stream.poll("files") is None
+    assert stream.get_status()["files"]["failures"] == {str(empty): 1}
+    with pytest.warns(StreamWarning, match=rf"quarantined .*empty\.{fmt}.* after 2 failed reads"
+                                           r".*is empty \(0 bytes"):
+        assert stream.poll("files") is None
+    status = stream.get_status()["files"]
+    assert status["quarantined"] == [str(empty)] and status["processed_files"] == 0
+    assert str(empty) not in stream.sources["files"].processed_files
+
+    write_rows(empty, fmt, [7], mtime_ns=2_030_000_000_000)  # its producer writes it at last
+    now[0] = 2_100.0
+    assert values(stream.poll("files")) == [7]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_file_created_empty_then_written_is_delivered_once_with_its_rows(
+        tmp_path: Path, inbox: Path, fmt: str) -> None:
+    stream = StreamManager(str(tmp_path / "ckpt"))
+    stream.add_source("files", StreamConfig(StreamMode.FILE_WATCH, str(inbox), format=fmt,
+                                            file_pattern=f"*.{fmt}"))
+    path = inbox / f"later.{fmt}"
+    path.touch()  # created and closed, not written yet
+
+    assert stream.poll("files") is None
+    write_rows(path, fmt, [1, 2], mtime_ns=path.stat().st_mtime_ns + 1_000_000)
+
+    batch = stream.poll("files")
+    assert values(batch) == [1, 2] and batch.row_count == 2
+    assert stream.poll("files") is None
