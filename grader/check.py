@@ -103,6 +103,10 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[:1].lower() in "aeiou" else f"a {noun}"
+
+
 # -- plain values ---------------------------------------------------------------------------
 def expect(condition: Any, message: str) -> None:
     """Fail with ``message`` (which should say expected and got) unless ``condition`` holds."""
@@ -125,8 +129,9 @@ def expect_equal(got: Any, expected: Any, *, what: str = "the result") -> None:
     elif _is_number(expected) and _is_number(got) and isinstance(expected, float):
         expect_close(got, expected, what=what)
     elif not _equal(got, expected):
-        if type(got) is not type(expected) and not (_is_number(got) and _is_number(expected)):
-            raise _fail(what, f"expected a {_type_name(expected)}, got a {_type_name(got)}",
+        mismatch = type(got) is not type(expected) and not (_is_number(got) and _is_number(expected))
+        if mismatch and got is not None and expected is not None:
+            raise _fail(what, f"expected {_a(_type_name(expected))}, got {_a(_type_name(got))}",
                         expected, got)
         raise _fail(what, "wrong value", expected, got)
 

@@ -51,7 +51,7 @@ def test_sets_and_sequences() -> None:
 def test_numbers_with_tolerance_and_plain_values() -> None:
     assert expect_close(0.1 + 0.2, 0.3) is None
     assert _message(expect_close, 0.5, 2 / 3, what="score").startswith("score: off by -0.166667")
-    assert _message(expect_equal, "x", 3).startswith("the result: expected a int, got a str")
+    assert _message(expect_equal, "x", 3).startswith("the result: expected an int, got a str")
     assert _message(expect, False, "expected 3 files, got 2") == "expected 3 files, got 2"
 
 
