@@ -35,7 +35,7 @@ def schema_changes(tracker: Tracker) -> dict[str, dict[str, list[str]]]:
 
     return hook
 ''',
-        "shows": ["expected 'float', got 'int'"],
+        "shows": ["expected a float of milliseconds", "of type int"],
     },
     # filters the join to paid orders, as the running example does
     12: {
