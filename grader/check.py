@@ -93,9 +93,9 @@ def _pair(expected: Any, got: Any) -> str:
 
 def _fail(what: str, difference: str, expected: Any = None, got: Any = None, *,
           values: bool = True) -> CheckFailed:
-    message = f"{what}: {difference}" if what else difference
     if values:
-        message += f"; {_pair(expected, got)}"
+        difference = f"{difference}; {_pair(expected, got)}" if difference else _pair(expected, got)
+    message = f"{what}: {difference}" if what else difference
     return CheckFailed(elide(message, MESSAGE_WIDTH))
 
 
@@ -133,7 +133,7 @@ def expect_equal(got: Any, expected: Any, *, what: str = "the result") -> None:
         if mismatch and got is not None and expected is not None:
             raise _fail(what, f"expected {_a(_type_name(expected))}, got {_a(_type_name(got))}",
                         expected, got)
-        raise _fail(what, "wrong value", expected, got)
+        raise _fail(what, "", expected, got)
 
 
 def _equal(a: Any, b: Any) -> bool:

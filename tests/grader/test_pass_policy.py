@@ -129,7 +129,7 @@ def test_a_wrong_answer_says_expected_and_got(course, tmp_path, store_path) -> N
     result = _grade(path, course, store_path)
     step = result.steps[1]
     assert step.error.ename == "CheckFailed"
-    assert step.error.evalue == "double(4): wrong value; expected 8, got 16"
+    assert step.error.evalue == "double(4): expected 8, got 16"
     assert step.where == 'cell 6, step 2 "Step 2: double it"'
 
 
