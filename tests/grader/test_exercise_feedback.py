@@ -75,8 +75,12 @@ def test_wrong_solutions_get_feedback_without_the_answer(lesson_path: Path, tmp_
         assert "expected" in message, f"{lesson_path.stem} step {number}: no 'expected' in {message!r}"
         for shown in case["shows"]:
             assert shown in message, f"{lesson_path.stem} step {number}: {shown!r} not in {message!r}"
-        [index] = lesson.steps[number - 1].exercise_cells
+        [index] = next(s for s in lesson.steps if s.number == number).exercise_cells
         for line in _solution_lines(lesson.nb.cells[index].source):
             assert line not in message, f"{lesson_path.stem} step {number}: the message shows solution code {line!r}"
+    assert result.status.value == "failed"
+    for number in wrong:
+        assert any(reason.startswith(f"exercise {number} ") and reason.endswith("not solved")
+                   for reason in result.reasons), (number, result.reasons)
     others = [s for s in result.steps if s.runnable and s.number not in wrong and s.state.value not in ("passed", "skipped")]
     assert not others, [(s.number, s.state.value, s.error) for s in others]
