@@ -46,6 +46,8 @@ def _shorten(text: str, width: int) -> str:
     """One line of at most about ``width`` characters, cut in the middle (a check's message puts
     the difference first, so the clue survives)."""
     flat = " ".join(xml_text(text).split())
+    if width < 100:  # a title: cut the end, an elision marker would not fit
+        return flat if len(flat) <= width else flat[: width - 3] + "..."
     return elide(flat, width)
 
 
