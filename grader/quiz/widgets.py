@@ -260,7 +260,7 @@ class QuizWidget:
             key = f"<pre>{html.escape(question.answer.strip(chr(10)))}</pre>"
         else:
             key = f"<code>{html.escape(question.answer.strip())}</code>"
-        return _note("wrong", f"{body}<br>The answer is {key} {_markup(question.explanation)}")
+        return _note("wrong", f"{body}<br>The answer is {key}. {_markup(question.explanation)}")
 
     def score(self) -> float:
         """Share of these questions answered right at the first attempt, best round each."""
