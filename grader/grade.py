@@ -34,7 +34,7 @@ from .paths import ENV_HOME, ENV_ROOT, ENV_WORKDIR
 from .policy import describe_policy, judge
 from .progress import ProgressStore
 from .results import LessonResult, LessonStatus, StepState
-from .runner import RunOptions, run_notebook
+from .runner import RunOptions, check_timeout, run_notebook
 
 __all__ = ["GradeOptions", "find_canonical", "grade_many", "grade_notebook", "spark_available"]
 
@@ -46,7 +46,8 @@ class GradeOptions:
     """Options of one grading run.
 
     Args:
-        timeout: seconds per cell before it is interrupted.
+        timeout: seconds per cell before it is interrupted: finite, more than 0 and at most a
+            day; under a second is enforced as 1 s (nbclient counts whole seconds).
         spark: run ``engine-spark`` steps (needs pyspark and Java).
         strict: instructor mode (see the module docstring).
         record: store each learner copy's result in the progress store.
@@ -61,6 +62,9 @@ class GradeOptions:
     keep_workdirs: bool = False
     store_path: str | None = None
     kernel_name: str = "python3"
+
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout, "timeout")
 
     def run_options(self) -> RunOptions:
         return RunOptions(timeout=self.timeout, spark=self.spark, kernel_name=self.kernel_name)

@@ -6,11 +6,38 @@ JSON with ``to_dict``; reports read them and nothing else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["CellError", "LessonResult", "LessonStatus", "StepResult", "StepState"]
+__all__ = ["CellError", "LessonResult", "LessonStatus", "StepResult", "StepState", "safe_text"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a file-name byte that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def safe_text(text: str) -> str:
+    """``text`` that always encodes as UTF-8: a file name's non-UTF-8 bytes (surrogate escapes on
+    Linux) become ``\\xNN`` and any other lone surrogate ``\\uNNNN``, so JSON, SQLite and the
+    reports never fail on a name or message."""
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    return value
 
 
 class StepState(StrEnum):
@@ -148,7 +175,8 @@ class LessonResult:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """Everything reports and the progress store keep, every string UTF-8-safe."""
+        return _safe({
             "lesson_id": self.lesson_id,
             "notebook": self.notebook,
             "title": self.title,
@@ -170,4 +198,4 @@ class LessonResult:
             "errors": list(self.errors),
             "lint": list(self.lint),
             "steps": [s.to_dict() for s in self.steps],
-        }
+        })

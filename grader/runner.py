@@ -9,6 +9,7 @@ the kernel still answers; a dead kernel leaves the remaining steps not-run.
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -21,10 +22,12 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
+from .check import elide
+from .errors import GraderError
 from .lesson import Lesson
 from .results import CellError, StepResult, StepState
 
-__all__ = ["RunOptions", "RunOutcome", "run_notebook"]
+__all__ = ["MAX_TIMEOUT", "RunOptions", "RunOutcome", "check_timeout", "enforced_seconds", "run_notebook"]
 
 log = logging.getLogger(__name__)
 # nbclient logs every timeout and dead kernel itself; the grader reports those per step instead
@@ -33,6 +36,28 @@ NBCLIENT_LOG = logging.getLogger(f"{__name__}.nbclient")
 TIMEOUT_ENAME = "CellTimeout"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PROBE_TEXT = "odibi-kernel-alive"
+ERROR_TEXT_LIMIT = 4000  # characters kept of an error's value and of its traceback (cut in the middle)
+
+
+MAX_TIMEOUT = 86_400.0  # a day: longer is a typo, and huge values overflow the event loop's timers
+
+
+def check_timeout(value: object, name: str = "timeout") -> float:
+    """``value`` as seconds when it is a finite number in (0, MAX_TIMEOUT], else a GraderError
+    saying what was expected. Values under a second are allowed; they are enforced as 1 s
+    (see :func:`enforced_seconds`)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise GraderError(f"{name} must be a number of seconds, got {value!r}")
+    seconds = float(value)
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_TIMEOUT:
+        raise GraderError(f"{name} must be a finite number of seconds, more than 0 and at most"
+                          f" {MAX_TIMEOUT:g}; got {value!r}")
+    return seconds
+
+
+def enforced_seconds(seconds: float) -> int:
+    """The whole seconds nbclient is given: rounded up and never 0 (0 switches its timeout off)."""
+    return max(1, math.ceil(seconds))
 
 
 @dataclass(frozen=True)
@@ -52,6 +77,10 @@ class RunOptions:
     kernel_name: str = "python3"
     startup_timeout: float = 60.0
     probe_timeout: float = 15.0
+
+    def __post_init__(self) -> None:
+        for name in ("timeout", "startup_timeout", "probe_timeout"):
+            check_timeout(getattr(self, name), name)
 
 
 @dataclass
@@ -85,8 +114,9 @@ def _cell_error(exc: CellExecutionError, index: int) -> CellError:
     evalue = _clean(str(exc.evalue))
     if exc.ename in _SYNTAX_ERRORS:
         evalue = _TEMP_FILE_LINE.sub(lambda m: f" (line {m.group(1)} of cell {index + 1})", evalue)
-    return CellError(ename=exc.ename, evalue=evalue, cell_index=index,
-                     traceback=_clean(str(exc.traceback))[-4000:])
+    # a learner's exception message can be megabytes: keep both ends, say how much was cut
+    return CellError(ename=exc.ename, evalue=elide(evalue, ERROR_TEXT_LIMIT), cell_index=index,
+                     traceback=elide(_clean(str(exc.traceback)), ERROR_TEXT_LIMIT))
 
 
 class _Execution:
@@ -107,13 +137,14 @@ class _Execution:
         self.kernel_log = kernel_log
         self.client = NotebookClient(
             nb,
-            timeout=int(options.timeout),
-            startup_timeout=int(options.startup_timeout),
+            timeout=enforced_seconds(options.timeout),
+            startup_timeout=enforced_seconds(options.startup_timeout),
             kernel_name=options.kernel_name,
             interrupt_on_timeout=True,
             error_on_timeout={
                 "ename": TIMEOUT_ENAME,
-                "evalue": f"cell exceeded the {options.timeout:g}s timeout and was interrupted",
+                "evalue": f"cell exceeded the {enforced_seconds(options.timeout)}s timeout and was"
+                          f" interrupted",
                 "traceback": [],
             },
             allow_errors=False,
@@ -151,7 +182,7 @@ class _Execution:
         """After an interrupted cell: does the kernel run a trivial cell again?"""
         probe = new_code_cell(f"print({_PROBE_TEXT!r})")
         saved = self.client.timeout
-        self.client.timeout = int(self.options.probe_timeout)
+        self.client.timeout = enforced_seconds(self.options.probe_timeout)
         try:
             for _ in range(2):  # the first probe may be aborted with the interrupted request
                 self.client.nb.cells.append(probe)
