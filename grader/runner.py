@@ -25,6 +25,7 @@ from nbformat.v4 import new_code_cell
 from .check import elide
 from .errors import GraderError
 from .lesson import Lesson
+from .processes import KernelProcesses
 from .results import CellError, StepResult, StepState
 
 __all__ = ["MAX_TIMEOUT", "RunOptions", "RunOutcome", "check_timeout", "enforced_seconds", "run_notebook"]
@@ -90,6 +91,7 @@ class RunOutcome:
     steps: list[StepResult]
     errors: list[str] = field(default_factory=list)
     kernel_died: bool = False
+    stopped_processes: list[str] = field(default_factory=list)  # "pid (name)" stopped after the run
 
 
 @dataclass
@@ -135,6 +137,8 @@ class _Execution:
         self.kernel_died = False
         self.replies: dict[int, str] = {}
         self.kernel_log = kernel_log
+        self.processes: KernelProcesses | None = None
+        self.stopped_processes: list[str] = []
         self.client = NotebookClient(
             nb,
             timeout=enforced_seconds(options.timeout),
@@ -224,9 +228,30 @@ class _Execution:
             self._fail(index, CellError("Aborted", "the kernel aborted this cell", index),
                        StepState.FAILED)
 
+    def _watch_kernel(self) -> None:
+        provisioner = getattr(self.client.km, "provisioner", None)
+        pid = getattr(provisioner, "pid", None)
+        if isinstance(pid, int):
+            self.processes = KernelProcesses(pid)
+        else:
+            log.warning("cannot find the kernel's process id: processes it starts are not tracked")
+
+    def _stop_processes(self) -> None:
+        """Whatever the kernel started dies with the lesson (see grader.processes)."""
+        if self.processes is not None:
+            stopped = self.processes.stop()
+            self.stopped_processes = [f"{info.pid} ({info.name})" for info in stopped]
+
     def run(self, env: Mapping[str, str], kernel_log: Path) -> None:
         try:
+            self._run(env, kernel_log)
+        finally:
+            self._stop_processes()
+
+    def _run(self, env: Mapping[str, str], kernel_log: Path) -> None:
+        try:
             with kernel_log.open("wb") as stderr, self.client.setup_kernel(env=dict(env), stderr=stderr):
+                self._watch_kernel()
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
                         continue
@@ -238,6 +263,8 @@ class _Execution:
                         break
                     started = time.perf_counter()
                     self._run_cell(index, cell)
+                    if self.processes is not None:
+                        self.processes.snapshot()
                     if entry is not None:
                         entry.ran = True
                         entry.duration += time.perf_counter() - started
@@ -293,4 +320,5 @@ def run_notebook(
     execution = _Execution(nb, lesson, workdir, options or RunOptions(), log_path)
     execution.run(env, execution.kernel_log)
     return RunOutcome(steps=execution.results(), errors=execution.errors,
-                      kernel_died=execution.kernel_died)
+                      kernel_died=execution.kernel_died,
+                      stopped_processes=execution.stopped_processes)
