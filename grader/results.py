@@ -56,6 +56,7 @@ class LessonStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"  # the lesson could not be graded: malformed notebook, quiz or spec
+    TAMPERED = "tampered"  # learner code changed how checks run, or the canonical files: never passed
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class LessonResult:
     lesson_name: str = ""  # the canonical lesson's file stem, e.g. 03_orchestration
     policy: dict[str, Any] = field(default_factory=dict)  # see grader.policy.describe_policy
     reasons: list[str] = field(default_factory=list)  # why the lesson did not pass
+    tampered: list[str] = field(default_factory=list)  # what the kernel changed (see grader.integrity)
 
     @property
     def graded_steps(self) -> list[StepResult]:
@@ -162,8 +164,8 @@ class LessonResult:
     @property
     def verdict(self) -> str:
         """``passed``, or ``failed: reason; reason``: the line every report shows."""
-        if self.status is LessonStatus.FAILED and self.reasons:
-            return f"failed: {'; '.join(self.reasons)}"
+        if self.status in (LessonStatus.FAILED, LessonStatus.TAMPERED) and self.reasons:
+            return f"{self.status.value}: {'; '.join(self.reasons)}"
         return self.status.value
 
     def counts(self) -> dict[str, int]:
@@ -193,6 +195,7 @@ class LessonResult:
             "lesson_name": self.lesson_name,
             "policy": dict(self.policy),
             "reasons": list(self.reasons),
+            "tampered": list(self.tampered),
             "verdict": self.verdict,
             "hints_used": self.hints_used,
             "errors": list(self.errors),

@@ -8,9 +8,11 @@ the kernel still answers; a dead kernel leaves the remaining steps not-run.
 
 from __future__ import annotations
 
+import ast
 import logging
 import math
 import re
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,12 +21,13 @@ from typing import Any
 
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
+from nbclient.util import run_sync
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell
 
 from .check import elide
 from .errors import GraderError
-from .lesson import Lesson
+from .lesson import CHECK_MAGIC, Lesson, uses_lesson_magics
 from .processes import KernelProcesses
 from .results import CellError, StepResult, StepState
 
@@ -37,6 +40,8 @@ NBCLIENT_LOG = logging.getLogger(f"{__name__}.nbclient")
 TIMEOUT_ENAME = "CellTimeout"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PROBE_TEXT = "odibi-kernel-alive"
+# evaluated as IPython user expressions: plain eval, no transformers, no run_cell hooks
+_INTEGRITY = "__import__('grader.integrity', fromlist=['restore']).{}()"
 ERROR_TEXT_LIMIT = 4000  # characters kept of an error's value and of its traceback (cut in the middle)
 
 
@@ -92,6 +97,7 @@ class RunOutcome:
     errors: list[str] = field(default_factory=list)
     kernel_died: bool = False
     stopped_processes: list[str] = field(default_factory=list)  # "pid (name)" stopped after the run
+    tampered: list[str] = field(default_factory=list)  # what learner code changed to pass checks
 
 
 @dataclass
@@ -139,6 +145,9 @@ class _Execution:
         self.kernel_log = kernel_log
         self.processes: KernelProcesses | None = None
         self.stopped_processes: list[str] = []
+        self.tampered: list[str] = []
+        self.guarded = False  # an integrity baseline was recorded right after the kernel started
+        self.check_cells = {index for step in lesson.steps for index in step.check_cells}
         self.client = NotebookClient(
             nb,
             timeout=enforced_seconds(options.timeout),
@@ -205,6 +214,76 @@ class _Execution:
         finally:
             self.client.timeout = saved
 
+    # -- integrity ----------------------------------------------------------------
+    def _kernel_eval(self, expression: str) -> tuple[Any, str]:
+        """Evaluate ``expression`` in the kernel as a user expression of an empty request (input
+        and AST transformers and a patched run_cell never see it): ``(value, problem)``."""
+        try:
+            reply = run_sync(self.client.kc.execute_interactive)(
+                "", silent=True, store_history=False, user_expressions={"value": expression},
+                allow_stdin=False, timeout=enforced_seconds(self.options.probe_timeout),
+                output_hook=lambda msg: None)
+        except (TimeoutError, RuntimeError) as exc:
+            return None, f"the kernel did not answer ({exc or type(exc).__name__})"
+        content = reply.get("content", {})
+        if content.get("status") != "ok":
+            return None, (f"the kernel could not run an empty request ({content.get('status')}:"
+                          f" {content.get('ename')}: {content.get('evalue')})")
+        answer = content.get("user_expressions", {}).get("value", {})
+        if answer.get("status") != "ok":
+            return None, f"{answer.get('ename')}: {answer.get('evalue')}"
+        text = answer.get("data", {}).get("text/plain", "")
+        try:
+            return ast.literal_eval(text), ""
+        except (ValueError, SyntaxError):
+            return None, f"unexpected answer {text[:200]!r}"
+
+    def _tamper(self, reason: str) -> None:
+        if reason not in self.tampered:
+            self.tampered.append(reason)
+
+    def _record_baseline(self) -> None:
+        value, problem = self._kernel_eval(_INTEGRITY.format("baseline"))
+        self.guarded = value == "ok"
+        if not self.guarded:
+            self.errors.append(f"could not record the kernel's state before the lesson ran ({problem});"
+                               f" checks run unguarded, the canary check still runs")
+
+    def _restore(self, before: str) -> None:
+        """Undo learner changes to the shell before a check runs; each change is tampering."""
+        if not self.guarded:
+            return
+        found, problem = self._kernel_eval(_INTEGRITY.format("restore"))
+        if problem:
+            self._tamper(f"the grader's state check could not run before {before}: {problem}")
+        elif isinstance(found, list):
+            for line in found:
+                self._tamper(f"{line} (found before {before}, reset)")
+
+    def _canary(self) -> None:
+        """A hidden check that must fail: when it does not, checks can be made to pass unsolved."""
+        token = f"odibi-canary-{secrets.token_hex(6)}"
+        body = f"assert 1 == 2, {token!r}"
+        source = f"{CHECK_MAGIC}\n{body}" if uses_lesson_magics(self.lesson.nb) else body
+        self._restore("the grader's canary check")
+        cell = new_code_cell(source)
+        self.client.nb.cells.append(cell)
+        try:
+            self.client.execute_cell(cell, len(self.client.nb.cells) - 1, store_history=False)
+        except CellExecutionError as exc:
+            if token in str(exc.evalue) or token in str(exc.traceback):
+                return
+            self._tamper(f"the grader's canary check (an assert that must fail) raised"
+                         f" {exc.ename} instead of failing")
+            return
+        except DeadKernelError:
+            self._tamper("the kernel died running the grader's canary check")
+            return
+        finally:
+            self.client.nb.cells.pop()
+        self._tamper("the grader's canary check (an assert that must fail) passed: learner code"
+                     " makes failing checks pass")
+
     # -- running ----------------------------------------------------------------
     def _run_cell(self, index: int, cell: NotebookNode) -> None:
         try:
@@ -252,6 +331,7 @@ class _Execution:
         try:
             with kernel_log.open("wb") as stderr, self.client.setup_kernel(env=dict(env), stderr=stderr):
                 self._watch_kernel()
+                self._record_baseline()
                 for index, cell in enumerate(self.nb.cells):
                     if cell.cell_type != "code" or not cell.source.strip():
                         continue
@@ -261,6 +341,8 @@ class _Execution:
                         continue
                     if self.stopped:
                         break
+                    if index in self.check_cells:
+                        self._restore(f"check cell {index + 1}")
                     started = time.perf_counter()
                     self._run_cell(index, cell)
                     if self.processes is not None:
@@ -268,6 +350,8 @@ class _Execution:
                     if entry is not None:
                         entry.ran = True
                         entry.duration += time.perf_counter() - started
+                if not self.stopped:
+                    self._canary()
         except DeadKernelError as exc:  # raised on cleanup or start by some kernels
             self.kernel_died = True
             self.stopped = self.stopped or f"the kernel died ({exc})"
@@ -321,4 +405,5 @@ def run_notebook(
     execution.run(env, execution.kernel_log)
     return RunOutcome(steps=execution.results(), errors=execution.errors,
                       kernel_died=execution.kernel_died,
-                      stopped_processes=execution.stopped_processes)
+                      stopped_processes=execution.stopped_processes,
+                      tampered=execution.tampered)
