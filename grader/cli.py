@@ -224,7 +224,10 @@ def _cmd_lab(args: argparse.Namespace, root: Path) -> int:
     made = []
     for path in find_lessons(root):
         if not (workspace / path.name).exists():
-            made.append(make_learner_copy(load_lesson(path), workspace))
+            try:
+                made.append(make_learner_copy(load_lesson(path), workspace))
+            except GraderError as exc:  # one broken lesson must not keep the learner out of the rest
+                print(f"warning: no learner copy of {path.name}: {exc}", file=sys.stderr)
     for path in made:
         print(f"learner copy written: {path}")
     print(f"workspace: {workspace} (your copies: exercise solutions stripped)")

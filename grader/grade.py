@@ -181,11 +181,17 @@ def _read_only_course(root: Path, target: Path) -> Path:
     return target
 
 
-def _remove_run_dir(run_dir: Path) -> None:
-    for path in [run_dir, *run_dir.rglob("*")]:
+def _make_writable(run_dir: Path) -> None:
+    """Folders of the read-only course copy writable again, so the run folder can be deleted."""
+    copy = run_dir / "course"
+    for path in [copy, *copy.rglob("*")] if copy.is_dir() else []:
         if path.is_dir() and not path.is_symlink():
             with contextlib.suppress(OSError):
                 path.chmod(0o755)
+
+
+def _remove_run_dir(run_dir: Path) -> None:
+    _make_writable(run_dir)
     shutil.rmtree(run_dir, ignore_errors=True)
 
 
@@ -195,12 +201,16 @@ def _execute(nb: NotebookNode, lesson: Lesson, root: Path, options: GradeOptions
     workdir.mkdir()
     before = _fingerprint(root)
     try:
-        kernel_root = _read_only_course(root, run_dir / "course")
+        try:
+            kernel_root = _read_only_course(root, run_dir / "course")
+        except OSError as exc:
+            raise GraderError(f"cannot copy the course into the run folder {run_dir}: {exc}") from exc
         outcome = run_notebook(nb, lesson, workdir=workdir, env=_kernel_env(kernel_root, workdir, options),
                                options=options.run_options(), kernel_log=run_dir / "kernel.log")
     finally:
         changed = _changed(before, _fingerprint(root))
         if options.keep_workdirs:
+            _make_writable(run_dir)  # the lesson is over: let the user delete it
             log.info("kept working folder %s", run_dir)
         else:
             _remove_run_dir(run_dir)

@@ -223,3 +223,15 @@ def test_nbformat_reads_surrogate_escapes_from_json(tmp_path: Path) -> None:
     path = tmp_path / "n.ipynb"
     path.write_text(json.dumps(notebook([md("# a \ud800")], None)), encoding="utf-8")
     assert "\ud800" in nbformat.read(path, as_version=4).cells[0].source
+
+
+def test_lab_makes_the_other_copies_when_one_lesson_is_garbage(course: Course, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    _good(course)
+    (course.root / "lessons" / "02_garbage.ipynb").write_bytes(b"\xff\xfe garbage")
+    monkeypatch.setattr("subprocess.call", lambda *args, **kwargs: 0)  # no JupyterLab in tests
+    ws = tmp_path / "ws"
+    assert cli.main(["--root", str(course.root), "lab", "--workspace", str(ws)]) == 0
+    assert (ws / "01_good.ipynb").is_file() and not (ws / "02_garbage.ipynb").exists()
+    assert "no learner copy of 02_garbage.ipynb" in capsys.readouterr().err

@@ -6,13 +6,20 @@ reach and hashed before and after."""
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import nbformat
 import pytest
 from coursekit import Course, code, md, spec
 
-from grader.grade import GradeOptions, _read_only_course, _remove_run_dir, grade_notebook
+from grader.grade import (
+    GradeOptions,
+    _make_writable,
+    _read_only_course,
+    _remove_run_dir,
+    grade_notebook,
+)
 from grader.learner import make_learner_copy
 from grader.lesson import load_lesson, parse_spec
 from grader.policy import judge
@@ -163,6 +170,9 @@ def test_the_run_copy_is_removed_even_though_it_is_read_only(course: Course, tmp
     run.mkdir()
     copy = _read_only_course(course.root, run / "course")
     assert (copy / "lessons" / "01_x.ipynb").is_file()
+    assert stat.S_IMODE((copy / "lessons").stat().st_mode) == 0o555
+    _make_writable(run)  # what --keep-workdirs leaves: deletable by a user who is not root
+    assert stat.S_IMODE((copy / "lessons").stat().st_mode) == 0o755
     _remove_run_dir(run)
     assert not run.exists()
 
