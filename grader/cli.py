@@ -23,6 +23,7 @@ from .learner import make_learner_copy
 from .lesson import find_lesson, find_lessons, lint_lesson, load_lesson
 from .paths import course_home, course_root
 from .results import LessonResult, LessonStatus
+from .runner import check_timeout
 
 __all__ = ["main"]
 
@@ -42,7 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("paths", nargs="*", type=Path,
                        help="notebooks or folders (default: every lesson of the course)")
     grade.add_argument("--jobs", "-j", type=int, default=1, help="lessons graded in parallel")
-    grade.add_argument("--timeout", type=float, default=120.0, help="seconds per cell (default 120)")
+    grade.add_argument("--timeout", type=float, default=120.0,
+                       help="seconds per cell (default 120; finite, at most a day; under 1 is rounded"
+                            " up to 1)")
     grade.add_argument("--strict", action="store_true",
                        help="instructor mode: every step passes, metadata matches, quiz keys verified,"
                             " exercise checks fail on the stripped copy")
@@ -124,14 +127,27 @@ def _cmd_grade(args: argparse.Namespace, root: Path) -> int:
     if args.spark and (missing := spark_available()):
         print(f"error: --spark given but {missing}", file=sys.stderr)
         return 2
-    if args.jobs < 1 or args.timeout <= 0:
-        print("error: --jobs must be >= 1 and --timeout > 0", file=sys.stderr)
+    if args.jobs < 1:
+        print(f"error: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
+    try:
+        timeout = check_timeout(args.timeout, "--timeout")
+    except GraderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if timeout < 1:
+        print(f"note: --timeout {args.timeout:g} rounded up to 1 s (the grader enforces whole"
+              f" seconds, at least 1)", file=sys.stderr)
+        timeout = 1.0
+    if args.out.exists() and not args.out.is_dir():
+        print(f"error: --out {args.out} is a file; give a folder for report.json, junit.xml and"
+              f" report.html", file=sys.stderr)
         return 2
     notebooks = _notebooks(args.paths, root, course_home() / "workspace")
     if not notebooks:
         print(f"error: no lessons found under {root / 'lessons'}", file=sys.stderr)
         return 2
-    options = GradeOptions(timeout=args.timeout, spark=args.spark, strict=args.strict,
+    options = GradeOptions(timeout=timeout, spark=args.spark, strict=args.strict,
                            record=not args.no_record, keep_workdirs=args.keep_workdirs,
                            store_path=str(args.store) if args.store else None)
     bar = tqdm(total=len(notebooks), unit="lesson", desc="grading", file=sys.stderr,
@@ -148,7 +164,7 @@ def _cmd_grade(args: argparse.Namespace, root: Path) -> int:
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     print(render_table(results, color=color))
     written = write_reports(results, args.out, meta={"strict": args.strict, "spark": args.spark,
-                                                     "jobs": args.jobs, "timeout": args.timeout})
+                                                     "jobs": args.jobs, "timeout": timeout})
     print(summary_line(results))
     print("reports: " + ", ".join(str(p) for p in written.values()))
     return 0 if all(r.status is LessonStatus.PASSED for r in results) else 1
@@ -157,6 +173,11 @@ def _cmd_grade(args: argparse.Namespace, root: Path) -> int:
 def _cmd_lint(args: argparse.Namespace, root: Path) -> int:
     from .quiz import lint_quiz, load_quiz
 
+    try:
+        check_timeout(args.timeout, "--timeout")
+    except GraderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     notebooks = _notebooks(args.paths, root)
     known = set()
     for path in find_lessons(root):  # prerequisites may name any lesson of the course
@@ -203,7 +224,10 @@ def _cmd_lab(args: argparse.Namespace, root: Path) -> int:
     made = []
     for path in find_lessons(root):
         if not (workspace / path.name).exists():
-            made.append(make_learner_copy(load_lesson(path), workspace))
+            try:
+                made.append(make_learner_copy(load_lesson(path), workspace))
+            except GraderError as exc:  # one broken lesson must not keep the learner out of the rest
+                print(f"warning: no learner copy of {path.name}: {exc}", file=sys.stderr)
     for path in made:
         print(f"learner copy written: {path}")
     print(f"workspace: {workspace} (your copies: exercise solutions stripped)")
@@ -256,7 +280,11 @@ def _cmd_progress(args: argparse.Namespace, root: Path) -> int:
 
     with ProgressStore(args.store) as store:
         table = progress_table(store)
+        damaged = store.damaged_runs()
     print("no progress yet" if table.empty else table.to_string(index=False))
+    for row_id, problem in damaged:
+        print(f"warning: grader run row {row_id} in {store.path} is damaged and was left out:"
+              f" {problem}", file=sys.stderr)
     return 0
 
 
@@ -298,6 +326,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     args = _parser().parse_args(argv)
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is printed escaped
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:  # timeouts and dead kernels are already in the report, per step

@@ -14,6 +14,7 @@ from __future__ import annotations
 import concurrent.futures as futures
 import contextlib
 import copy
+import hashlib
 import importlib.util
 import logging
 import multiprocessing
@@ -34,7 +35,7 @@ from .paths import ENV_HOME, ENV_ROOT, ENV_WORKDIR
 from .policy import describe_policy, judge
 from .progress import ProgressStore
 from .results import LessonResult, LessonStatus, StepState
-from .runner import RunOptions, run_notebook
+from .runner import RunOptions, check_timeout, run_notebook
 
 __all__ = ["GradeOptions", "find_canonical", "grade_many", "grade_notebook", "spark_available"]
 
@@ -46,7 +47,8 @@ class GradeOptions:
     """Options of one grading run.
 
     Args:
-        timeout: seconds per cell before it is interrupted.
+        timeout: seconds per cell before it is interrupted: finite, more than 0 and at most a
+            day; under a second is enforced as 1 s (nbclient counts whole seconds).
         spark: run ``engine-spark`` steps (needs pyspark and Java).
         strict: instructor mode (see the module docstring).
         record: store each learner copy's result in the progress store.
@@ -61,6 +63,9 @@ class GradeOptions:
     keep_workdirs: bool = False
     store_path: str | None = None
     kernel_name: str = "python3"
+
+    def __post_init__(self) -> None:
+        check_timeout(self.timeout, "timeout")
 
     def run_options(self) -> RunOptions:
         return RunOptions(timeout=self.timeout, spark=self.spark, kernel_name=self.kernel_name)
@@ -122,20 +127,97 @@ def _kernel_env(root: Path, workdir: Path, options: GradeOptions) -> dict[str, s
     return env
 
 
+CANONICAL_FOLDERS = ("lessons", "quizzes")
+
+
+def _fingerprint(root: Path) -> dict[str, str]:
+    """sha256 of every file under the real ``lessons/`` and ``quizzes/`` (hidden names, such as
+    JupyterLab's .ipynb_checkpoints, left out), by path relative to ``root``."""
+    digests: dict[str, str] = {}
+    for folder in CANONICAL_FOLDERS:
+        for path in sorted((root / folder).rglob("*")):
+            relative = path.relative_to(root)
+            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+                continue
+            try:
+                with path.open("rb") as handle:
+                    digests[relative.as_posix()] = hashlib.file_digest(handle, "sha256").hexdigest()
+            except OSError as exc:
+                digests[relative.as_posix()] = f"unreadable: {exc.strerror or exc}"
+    return digests
+
+
+def _changed(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    lines = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            lines.append(f"canonical file {name} was deleted while the lesson ran")
+        elif name not in before:
+            lines.append(f"file {name} was created in the course's canonical folders while the"
+                         f" lesson ran")
+        elif before[name] != after[name]:
+            lines.append(f"canonical file {name} was changed while the lesson ran")
+    return lines
+
+
+def _read_only_course(root: Path, target: Path) -> Path:
+    """A course root for the kernel: copies of ``lessons/`` and ``quizzes/`` made read-only, and
+    links to the rest of the checkout (tests/, odibi_core/, ... that lessons read or run).
+    Root ignores the permissions, so the canonical files are also hashed before and after."""
+    target.mkdir()
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.name in CANONICAL_FOLDERS:
+            shutil.copytree(entry, target / entry.name, symlinks=False,
+                            ignore=shutil.ignore_patterns(".*"))
+        else:
+            (target / entry.name).symlink_to(entry.resolve())
+    for folder in CANONICAL_FOLDERS:
+        for path in sorted((target / folder).rglob("*"), reverse=True):
+            path.chmod(0o555 if path.is_dir() else 0o444)
+        (target / folder).chmod(0o555)
+    target.chmod(0o555)
+    return target
+
+
+def _make_writable(run_dir: Path) -> None:
+    """Folders of the read-only course copy writable again, so the run folder can be deleted."""
+    copy = run_dir / "course"
+    for path in [copy, *copy.rglob("*")] if copy.is_dir() else []:
+        if path.is_dir() and not path.is_symlink():
+            with contextlib.suppress(OSError):
+                path.chmod(0o755)
+
+
+def _remove_run_dir(run_dir: Path) -> None:
+    _make_writable(run_dir)
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def _execute(nb: NotebookNode, lesson: Lesson, root: Path, options: GradeOptions, result: LessonResult) -> None:
     run_dir = Path(tempfile.mkdtemp(prefix=f"odibi-grade-{lesson.spec.id}-"))
     workdir = run_dir / "work"
     workdir.mkdir()
+    before = _fingerprint(root)
     try:
-        outcome = run_notebook(nb, lesson, workdir=workdir, env=_kernel_env(root, workdir, options),
+        try:
+            kernel_root = _read_only_course(root, run_dir / "course")
+        except OSError as exc:
+            raise GraderError(f"cannot copy the course into the run folder {run_dir}: {exc}") from exc
+        outcome = run_notebook(nb, lesson, workdir=workdir, env=_kernel_env(kernel_root, workdir, options),
                                options=options.run_options(), kernel_log=run_dir / "kernel.log")
     finally:
+        changed = _changed(before, _fingerprint(root))
         if options.keep_workdirs:
+            _make_writable(run_dir)  # the lesson is over: let the user delete it
             log.info("kept working folder %s", run_dir)
         else:
-            shutil.rmtree(run_dir, ignore_errors=True)
+            _remove_run_dir(run_dir)
     result.steps = outcome.steps
     result.errors.extend(outcome.errors)
+    result.errors.extend(changed)
+    result.tampered.extend(outcome.tampered + changed)
     result.kernel_died = outcome.kernel_died
 
 

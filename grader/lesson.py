@@ -147,9 +147,15 @@ def read_notebook(path: str | Path) -> NotebookNode:
     """Read and validate an nbformat-4 notebook, translating every failure to LessonSpecError."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise LessonSpecError(path, f"cannot read notebook: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start:exc.start + 1]
+        raise LessonSpecError(path, f"not a UTF-8 text file (byte 0x{bad.hex()} at offset {exc.start};"
+                              f" a notebook is UTF-8 JSON): save it again from JupyterLab") from exc
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises bare JSON/validation errors of several kinds

@@ -34,6 +34,7 @@ ENV_SPARK = "ODIBI_SPARK"
 SPARK_MISSING = "skipped: Spark is not installed (pip install -e '.[spark]' and Java 17)"
 _STUB_TEXT = "Exercise: replace this line with your solution"
 _counter = itertools.count(1)
+REGISTERED: dict[str, Any] = {}  # the cell magics this module registered (grader.integrity restores them)
 
 
 def spark_missing() -> str | None:
@@ -169,7 +170,7 @@ def _spark_magic(shell: Any, line: str, cell: str) -> Any:
 
 def load_ipython_extension(shell: Any) -> None:
     """Register ``%%check`` and ``%%spark`` (``%load_ext grader``)."""
-    shell.register_magic_function(lambda line, cell: _check_magic(shell, line, cell),
-                                  magic_kind="cell", magic_name="check")
-    shell.register_magic_function(lambda line, cell: _spark_magic(shell, line, cell),
-                                  magic_kind="cell", magic_name="spark")
+    REGISTERED["check"] = lambda line, cell: _check_magic(shell, line, cell)
+    REGISTERED["spark"] = lambda line, cell: _spark_magic(shell, line, cell)
+    for name, function in REGISTERED.items():
+        shell.register_magic_function(function, magic_kind="cell", magic_name=name)

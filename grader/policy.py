@@ -6,7 +6,10 @@ A lesson passes when every one of these holds (each failed one is a reason):
 - the step score reaches ``pass_score`` (less ``hint_penalty`` per hint used, when the
   spec asks for a penalty);
 - for a learner copy, the quiz score (best round, first attempts) reaches ``pass_score``;
-- in strict mode, nothing was found by the instructor's checks.
+- in strict mode, nothing was found by the instructor's checks;
+- nothing was tampered with (learner code that changes how checks run, a canary check that
+  did not fail, a canonical file changed during the run): a tampered lesson is
+  ``tampered``, never passed, whatever its score.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def _exercise_reason(number: int, title: str, state: StepState) -> str:
 def judge(result: LessonResult, spec: LessonSpec, *, lesson_name: str,
           strict: bool = False) -> tuple[LessonStatus, list[str]]:
     """The verdict for ``result`` under ``spec``'s policy, with every reason it failed."""
+    if result.tampered:
+        return LessonStatus.TAMPERED, [f"tampered: {line}" for line in result.tampered]
     reasons: list[str] = []
     score = result.score
     if score is None:

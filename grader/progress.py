@@ -310,14 +310,30 @@ class ProgressStore:
             raise ProgressError(f"cannot record grader run in {self.path}: {exc}") from exc
 
     def runs(self, lesson_id: str | None = None) -> list[dict[str, Any]]:
-        """Stored grader results (as ``LessonResult.to_dict`` dicts plus ``created_at``), oldest first."""
-        sql = "SELECT result_json, created_at FROM grader_runs"
+        """Stored grader results (as ``LessonResult.to_dict`` dicts plus ``created_at`` and
+        ``run_id``), oldest first; damaged rows are left out (see :meth:`damaged_runs`)."""
+        return self._load_runs(lesson_id)[0]
+
+    def damaged_runs(self) -> list[tuple[int, str]]:
+        """``(row id, what is wrong)`` for each stored grader run that cannot be read back
+        (not JSON, not an object, a key missing or of the wrong type)."""
+        return self._load_runs(None)[1]
+
+    def _load_runs(self, lesson_id: str | None) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
+        sql = "SELECT id, result_json, created_at FROM grader_runs"
         params: list[Any] = []
         if lesson_id is not None:
             sql += " WHERE lesson_id = ?"
             params.append(lesson_id)
-        rows = self._read(sql + " ORDER BY id", params)
-        return [{**json.loads(text), "created_at": created} for text, created in rows]
+        good: list[dict[str, Any]] = []
+        damaged: list[tuple[int, str]] = []
+        for row_id, text, created in self._read(sql + " ORDER BY id", params):
+            problem = _run_problem(text, created)
+            if problem:
+                damaged.append((int(row_id), problem))
+            else:
+                good.append({**json.loads(text), "created_at": float(created), "run_id": int(row_id)})
+        return good, damaged
 
     def latest_runs(self) -> dict[str, dict[str, Any]]:
         """The newest stored result of each lesson, by lesson id."""
@@ -329,3 +345,37 @@ class ProgressStore:
     def integrity_check(self) -> str:
         """SQLite's own integrity check: ``"ok"`` for an intact database."""
         return str(self._read("PRAGMA integrity_check")[0][0])
+
+
+_RUN_FIELDS: dict[str, tuple[type, ...]] = {
+    "lesson_id": (str,),
+    "status": (str,),
+    "passed_steps": (int,),
+    "graded_steps": (int,),
+    "pass_score": (int, float),
+    "score": (int, float, type(None)),
+}
+
+
+def _run_problem(text: Any, created: Any) -> str:
+    """What makes one stored run unreadable, or ``""`` when it is fine."""
+    if not isinstance(text, str):
+        return f"result_json is {type(text).__name__}, expected JSON text"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError, and RecursionError's cousin for deep nesting
+        return f"result_json is not valid JSON ({exc})"
+    except RecursionError:
+        return "result_json is nested too deeply"
+    if not isinstance(data, dict):
+        return f"result_json is a JSON {type(data).__name__}, expected an object"
+    for key, kinds in _RUN_FIELDS.items():
+        if key not in data:
+            return f"result_json has no {key!r}"
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, kinds):
+            names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+            return f"result_json field {key!r} is {type(value).__name__} {value!r:.60}, expected {names}"
+    if isinstance(created, bool) or not isinstance(created, int | float):
+        return f"created_at is {type(created).__name__}, expected a number"
+    return ""

@@ -6,11 +6,38 @@ JSON with ``to_dict``; reports read them and nothing else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["CellError", "LessonResult", "LessonStatus", "StepResult", "StepState"]
+__all__ = ["CellError", "LessonResult", "LessonStatus", "StepResult", "StepState", "safe_text"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # a file-name byte that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def safe_text(text: str) -> str:
+    """``text`` that always encodes as UTF-8: a file name's non-UTF-8 bytes (surrogate escapes on
+    Linux) become ``\\xNN`` and any other lone surrogate ``\\uNNNN``, so JSON, SQLite and the
+    reports never fail on a name or message."""
+    return _SURROGATE.sub(_escape_surrogate, text)
+
+
+def _safe(value: Any) -> Any:
+    if isinstance(value, str):
+        return safe_text(value)
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    return value
 
 
 class StepState(StrEnum):
@@ -29,6 +56,7 @@ class LessonStatus(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     ERROR = "error"  # the lesson could not be graded: malformed notebook, quiz or spec
+    TAMPERED = "tampered"  # learner code changed how checks run, or the canonical files: never passed
 
 
 @dataclass(frozen=True)
@@ -101,6 +129,7 @@ class LessonResult:
     lesson_name: str = ""  # the canonical lesson's file stem, e.g. 03_orchestration
     policy: dict[str, Any] = field(default_factory=dict)  # see grader.policy.describe_policy
     reasons: list[str] = field(default_factory=list)  # why the lesson did not pass
+    tampered: list[str] = field(default_factory=list)  # what the kernel changed (see grader.integrity)
 
     @property
     def graded_steps(self) -> list[StepResult]:
@@ -135,8 +164,8 @@ class LessonResult:
     @property
     def verdict(self) -> str:
         """``passed``, or ``failed: reason; reason``: the line every report shows."""
-        if self.status is LessonStatus.FAILED and self.reasons:
-            return f"failed: {'; '.join(self.reasons)}"
+        if self.status in (LessonStatus.FAILED, LessonStatus.TAMPERED) and self.reasons:
+            return f"{self.status.value}: {'; '.join(self.reasons)}"
         return self.status.value
 
     def counts(self) -> dict[str, int]:
@@ -148,7 +177,8 @@ class LessonResult:
         return counts
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """Everything reports and the progress store keep, every string UTF-8-safe."""
+        return _safe({
             "lesson_id": self.lesson_id,
             "notebook": self.notebook,
             "title": self.title,
@@ -165,9 +195,10 @@ class LessonResult:
             "lesson_name": self.lesson_name,
             "policy": dict(self.policy),
             "reasons": list(self.reasons),
+            "tampered": list(self.tampered),
             "verdict": self.verdict,
             "hints_used": self.hints_used,
             "errors": list(self.errors),
             "lint": list(self.lint),
             "steps": [s.to_dict() for s in self.steps],
-        }
+        })

@@ -26,6 +26,7 @@ th { background: #fafafa; }
 td.num { text-align: right; white-space: nowrap; }
 .badge { border-radius: .6rem; color: #fff; display: inline-block; font-size: .8rem; padding: .05rem .5rem; white-space: nowrap; }
 .passed { background: #2e7d32; } .failed { background: #c62828; } .error { background: #6a1b9a; }
+.tampered { background: #000000; }
 .timed-out { background: #ef6c00; } .not-run { background: #757575; } .skipped { background: #0277bd; }
 .no-check { background: #bdbdbd; color: #212121; }
 section { border-top: 2px solid #eeeeee; margin-top: 1.5rem; }

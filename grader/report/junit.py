@@ -59,7 +59,10 @@ def _step_case(suite: ET.Element, lesson_id: str, step: StepResult) -> None:
 def _lesson_case(suite: ET.Element, result: LessonResult, step_problems: bool) -> None:
     """The extra ``lesson`` case: errors, lint, or a failed verdict no step explains."""
     details = [*(f"error: {e}" for e in result.errors), *(f"lint: {e}" for e in result.lint)]
-    if result.status is LessonStatus.ERROR or result.errors:
+    if result.status is LessonStatus.TAMPERED:
+        details = [*(f"tampered: {t}" for t in result.tampered), *details]
+        outcome, kind, message = "failure", "Tampered", result.verdict
+    elif result.status is LessonStatus.ERROR or result.errors:
         first = result.errors[0] if result.errors else "lesson could not be graded"
         outcome, kind, message = "error", "LessonError", first
     elif result.lint:

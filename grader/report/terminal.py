@@ -22,6 +22,7 @@ _COLOURS = {
     LessonStatus.PASSED.value: "32",  # green
     LessonStatus.FAILED.value: "31",  # red
     LessonStatus.ERROR.value: "1;35",  # bold magenta
+    LessonStatus.TAMPERED.value: "1;31",  # bold red
     StepState.TIMED_OUT.value: "33",  # yellow
     StepState.NOT_RUN.value: "33",
     StepState.SKIPPED.value: "36",  # cyan
@@ -136,11 +137,13 @@ def render_table(results: Sequence[LessonResult], *, color: bool = False) -> str
 
 
 def summary_line(results: Sequence[LessonResult]) -> str:
-    """``"2 lessons: 1 passed, 1 failed, 0 errors"``."""
+    """``"2 lessons: 1 passed, 1 failed, 0 errors"`` (and ``", 1 tampered"`` when any is)."""
     counts = summarize(results)
     lessons = "lesson" if counts["lessons"] == 1 else "lessons"
     errors = "error" if counts[LessonStatus.ERROR.value] == 1 else "errors"
+    tampered = counts[LessonStatus.TAMPERED.value]
     return (
         f"{counts['lessons']} {lessons}: {counts[LessonStatus.PASSED.value]} passed,"
         f" {counts[LessonStatus.FAILED.value]} failed, {counts[LessonStatus.ERROR.value]} {errors}"
+        + (f", {tampered} tampered" if tampered else "")
     )
