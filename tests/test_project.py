@@ -125,3 +125,10 @@ def test_readme_odibi_core_example_runs(tmp_path, monkeypatch) -> None:
     story = (tmp_path / "out" / "story.html").read_text()
     assert "read_orders" in story and "<svg" in story
     assert any((tmp_path / "out" / "cache").iterdir()), "the second run should have filled the cache"
+
+
+def test_readme_course_map_is_the_one_rendered_from_the_lesson_specs() -> None:
+    from grader.overview import course_map
+
+    readme = (REPO / "README.md").read_text()
+    assert str(course_map(REPO)) in readme, "README's course map is stale: paste grader.overview.course_map()"
