@@ -84,3 +84,32 @@ def test_wrong_solutions_get_feedback_without_the_answer(lesson_path: Path, tmp_
                    for reason in result.reasons), (number, result.reasons)
     others = [s for s in result.steps if s.runnable and s.number not in wrong and s.state.value not in ("passed", "skipped")]
     assert not others, [(s.number, s.state.value, s.error) for s in others]
+
+
+@pytest.mark.parametrize("lesson_path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_an_unsolved_copy_fails_naming_every_exercise_and_a_solved_one_passes(
+        lesson_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from grader.progress import ProgressStore
+    from grader.quiz import load_quiz
+
+    monkeypatch.setenv("ODIBI_COURSE_HOME", str(tmp_path / "home"))
+    lesson = load_lesson(lesson_path)
+    store_path = str(tmp_path / "p.db")
+    quiz = load_quiz(REPO / lesson.spec.quiz)
+    with ProgressStore(store_path) as store:  # every question right at the first attempt
+        for question in quiz.questions:
+            store.record_attempt(lesson.spec.id, question.id, question.checkpoint, question.answer, True)
+    options = GradeOptions(timeout=300, record=False, store_path=store_path)
+    unsolved = grade_notebook(make_learner_copy(lesson, tmp_path / "unsolved"), REPO, options)
+    exercises = [s for s in lesson.steps if s.exercise]
+    assert unsolved.status.value == "failed"
+    assert unsolved.reasons[:len(exercises)] == [f'exercise {s.number} "{s.title}" not solved' for s in exercises]
+    assert unsolved.quiz_score == 1.0 and not any(r.startswith("quiz") for r in unsolved.reasons)
+
+    solved_path = make_learner_copy(lesson, tmp_path / "solved")
+    nb = nbformat.read(solved_path, as_version=4)
+    for index in lesson.exercise_cells:  # the learner writes the reference solution
+        nb.cells[index].source = lesson.nb.cells[index].source.replace(BEGIN_SOLUTION, "# mine").replace(END_SOLUTION, "# done")
+    nbformat.write(nb, solved_path)
+    solved = grade_notebook(solved_path, REPO, options)
+    assert solved.status.value == "passed", solved.reasons
