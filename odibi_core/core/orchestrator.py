@@ -22,13 +22,13 @@ from ..checkpoint import CheckpointManager, CheckpointMode
 from ..engine import create_engine_context
 from ..engine.base import EngineContext
 from ..errors import PipelineError
-from .config_validator import ConfigValidator
-from .dag_builder import DAGBuilder
-from .dag_executor import DAGExecutor, ExecutionMode, NodeExecutionResult
-from .events import EventEmitter, HookFailure
-from .retry import RetryPolicy
-from .step import Step
-from .tracker import Tracker
+from ..events import EventEmitter, HookFailure
+from .config.step import Step
+from .config.validator import ConfigValidator
+from .execution.executor import DAGExecutor, ExecutionMode, NodeExecutionResult
+from .execution.retry import RetryPolicy
+from .planning.builder import DAGBuilder
+from .tracking.tracker import Tracker
 
 __all__ = ["OrchestrationResult", "Orchestrator"]
 

@@ -30,10 +30,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json_atomic
-from ..engine.base import EngineContext, Snapshot
+from ...atomic import write_json_atomic
+from ...engine.base import EngineContext, Snapshot
+from ..config.step import Step
 from .lineage import _READERS, _WRITERS, LineageDataset, lifecycle_records, run_events
-from .step import Step
 
 __all__ = ["LineageDataset", "SchemaDiff", "StepExecution", "StepStatus", "Tracker",
            "lifecycle_records"]

@@ -19,12 +19,12 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..cache import CacheDecodeError, CachedValue, CacheManager, Uncacheable
-from ..engine.base import EngineContext, Snapshot
-from ..errors import OdibiError
-from ..functions import get_function
-from ..nodes.base import Connection
-from .dag_builder import DAGNode
+from ...cache import CacheDecodeError, CachedValue, CacheManager, Uncacheable
+from ...engine.base import EngineContext, Snapshot
+from ...errors import OdibiError
+from ...functions import get_function
+from ...nodes.base import Connection
+from ..planning.builder import DAGNode
 
 __all__ = ["Deferred", "RunDataMap", "StepCache", "resolve"]
 

@@ -23,9 +23,9 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ..errors import ConfigError
-from .config_validator import ConfigValidator
+from ...errors import ConfigError
 from .step import Step
+from .validator import ConfigValidator
 from .wiring import type_name
 
 __all__ = ["ConfigLoader", "StrictYamlLoader"]

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from ..engine.base import EngineContext, Snapshot
-from ..errors import EngineError
+from ...engine.base import EngineContext, Snapshot
+from ...errors import EngineError
 
 __all__ = ["NodeContext", "ScopedEngineContext"]
 
@@ -130,7 +130,7 @@ class NodeContext:
                 raise EngineError(f"NodeContext {self.node_name!r} has no engine and no Spark"
                                   f" session to run SQL with; pass engine= (or spark_session=)",
                                   step=self.node_name)
-            from ..engine.spark_context import SparkEngineContext
+            from ...engine.spark_context import SparkEngineContext
 
             self._sql_engine = SparkEngineContext(session=self.spark)
         return self._sql_engine
