@@ -57,6 +57,8 @@ class CheckpointPolicy:
         self._saved_levels = set()
         self._last_save = run.clock()
         self.keys = resume_keys(run.dag, engine) if self.manager is not None else {}
+        if self.manager is None:
+            return
         left: dict[int, int] = {}
         for node in run.dag.values():
             left[node.level] = left.get(node.level, 0) + 1

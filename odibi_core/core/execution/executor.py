@@ -37,7 +37,7 @@ from ..config.step import ENGINES, LAYER_ALIASES, LAYERS
 from ..planning.builder import DAGNode
 from ..planning.ready_queue import ReadyQueue
 from .checkpointing import CheckpointPolicy
-from .node_context import NodeContext
+from .node_context import ScopedEngineContext
 from .results import DONE_STATES, ExecutionMode, NodeExecutionResult, NodeState, RunView
 from .retry import RetryPolicy
 from .settings import ExecutorSettings
@@ -48,6 +48,8 @@ __all__ = ["DAGExecutor", "ExecutionMode", "ExecutorSettings", "NodeExecutionRes
 
 log = logging.getLogger(__name__)
 _DONE = tuple(DONE_STATES)
+#: states whose nodes are kept in sets (what the run's readers ask for), the others scan
+_TRACKED = frozenset({*DONE_STATES, NodeState.FAILED, NodeState.SKIPPED})
 
 
 @dataclass(slots=True)
@@ -112,6 +114,8 @@ class DAGExecutor:
         self._cache_consulted: set[str] = set()
         self._by_state: dict[NodeState, set[str]] = {}
         self._watching = False  # a checkpoint manager listens to node ends (set per run)
+        self._runnable: set[tuple[str, str]] = set()  # (layer, engine) pairs this run accepts
+        self._deferred = self.cache is not None  # the data map may hold Deferred values
         self._started: float = self.clock()
         self.started_wall = utc_now()
         self._wall_ms = 0.0
@@ -144,24 +148,32 @@ class DAGExecutor:
         now = self.clock()
         pending = NodeState.PENDING
         self.results = {name: NodeExecutionResult(name, transitions=[(pending, now)]) for name in self.dag}
-        self._by_state = {state: set() for state in NodeState}
-        self._by_state[pending] = set(self.dag)
+        self._by_state = {state: set() for state in _TRACKED}
         self._policies.clear()
         self._cache_consulted.clear()
 
     # -- state -------------------------------------------------------------------------
     def _set(self, name: str, state: NodeState) -> None:
         with self._lock:
-            result = self.results[name]
-            self._by_state[result.state].discard(name)
-            self._by_state[state].add(name)
-            result.state = state
-            result.transitions.append((state, self.clock()))
+            self._move(self.results[name], state)
+
+    def _move(self, result: NodeExecutionResult, state: NodeState) -> None:
+        """Change a node's state (the caller holds the lock)."""
+        if result.state in _TRACKED:
+            self._by_state[result.state].discard(result.node_name)
+        if state in _TRACKED:
+            self._by_state[state].add(result.node_name)
+        result.state = state
+        result.transitions.append((state, self.clock()))
 
     def names(self, *states: NodeState) -> list[str]:
-        """The nodes now in any of ``states``, sorted (costs the size of the answer)."""
+        """The nodes now in any of ``states``, sorted (the final states cost the size of the
+        answer; PENDING, READY and RUNNING scan the results)."""
         with self._lock:
-            found = set().union(*(self._by_state[state] for state in states))
+            found = set().union(*(self._by_state[state] for state in states if state in _TRACKED))
+            untracked = [state for state in states if state not in _TRACKED]
+            if untracked:
+                found.update(n for n, r in self.results.items() if r.state in untracked)
         return sorted(found)
 
     @property
@@ -201,6 +213,8 @@ class DAGExecutor:
     # -- one node ---------------------------------------------------------------------
     def _check_runnable(self, node: DAGNode) -> None:
         step = node.step
+        if (step.layer, step.engine) in self._runnable:  # checked for an earlier node
+            return
         layer = LAYER_ALIASES.get(step.layer, step.layer)
         if layer not in LAYERS:
             raise StepError(step.name, f"unknown layer {step.layer!r}; allowed: {list(LAYERS)}"
@@ -210,23 +224,29 @@ class DAGExecutor:
         if step.engine != self.context.name:
             raise StepError(step.name, f"step is for the {step.engine!r} engine but this run uses"
                             f" {self.context.name!r}")
+        self._runnable.add((step.layer, step.engine))
 
     def policy_for(self, node: DAGNode) -> RetryPolicy:
         """The retry policy of one node: the run's, with the step's ``params`` overrides."""
-        overrides = {k: node.step.params[k] for k in EXECUTOR_PARAMS if k in node.step.params}
+        params = node.step.params
+        overrides = {k: params[k] for k in EXECUTOR_PARAMS if k in params} if params else None
+        if not overrides:
+            return self.retry_policy
         try:
             return self.retry_policy.with_overrides(**overrides)
         except ValueError as exc:
             raise StepError(node.name, f"params: {exc}") from exc
 
     def _inputs(self, node: DAGNode) -> dict[str, Any]:
-        """The step's inputs by logical name; cached outputs may still be :class:`Deferred`."""
+        """The step's inputs by logical name; cached outputs may still be :class:`Deferred`.
+
+        No lock: each read is one dict lookup (atomic), and a key is written once, by the one
+        parent that produces it, before this node is released."""
         data = self._data_map
-        with self._lock:
-            try:
-                return {logical: data[key] for logical, key in node.step.inputs.items()}
-            except KeyError:
-                missing = {logical: key for logical, key in node.step.inputs.items() if key not in data}
+        try:
+            return {logical: data[key] for logical, key in node.step.inputs.items()}
+        except KeyError:
+            missing = {logical: key for logical, key in node.step.inputs.items() if key not in data}
         raise StepError(node.name, f"inputs not in the data map: {missing}")
 
     def _loaded(self, node: DAGNode, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -242,14 +262,16 @@ class DAGExecutor:
 
     def _publish(self, node: DAGNode, outputs: Mapping[str, Any]) -> None:
         declared = node.step.outputs
-        if not all(logical in outputs for logical in declared):
+        try:
+            values = [(key, outputs[logical]) for logical, key in declared.items()]
+        except KeyError:
             raise StepError(node.name, f"did not produce its declared outputs"
-                            f" {sorted(set(declared) - set(outputs))} (produced {sorted(outputs)})")
+                            f" {sorted(set(declared) - set(outputs))} (produced {sorted(outputs)})"
+                            ) from None
         if self._step_cache is not None:
             self._step_cache.forget(declared)
         with self._lock:
-            for logical, key in declared.items():
-                self._data_map[key] = outputs[logical]
+            self._data_map.update(values)
 
     def _frames(self, values: Mapping[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in values.items() if self.context.is_frame(v)}
@@ -286,31 +308,36 @@ class DAGExecutor:
         """The outputs of one attempt: from the cache, or by running the node (in its own
         NodeContext); returns (tracker record or None, outputs)."""
         step = node.step
-        key = self._step_cache.key(node, inputs) if self._step_cache is not None else None
-        outputs = self._from_cache(node, key) if key is not None and step.outputs else None
-        if outputs is not None:
-            outcome.hit = True
-            self._publish(node, outputs)
-            self.checkpoints.remember_durable(node.name, key, step.outputs)
-            if self.tracker is not None:
-                self._record_cached(node, outputs)
-            return None, outputs
-        inputs = self._loaded(node, inputs)
-        execution = None
-        if self.tracker is not None:  # each attempt is its own tracker record
-            execution = outcome.execution = self.tracker.start_step(step, self.context, self._frames(inputs),
-                                                attempt=attempt, iteration=self.iteration,
-                                                checkpoint_id=self.checkpoint_id)
-        # the node's own temp tables: gone when the attempt ends, invisible to others
-        with NodeContext(node.name, engine=self.context) as scope:
-            outputs = node_class(step)(step, scope.scoped_engine()).run(inputs)
+        key = None
+        if self._step_cache is not None:
+            key = self._step_cache.key(node, inputs)
+            outputs = self._from_cache(node, key) if key is not None and step.outputs else None
+            if outputs is not None:
+                outcome.hit = True
+                self._publish(node, outputs)
+                self.checkpoints.remember_durable(node.name, key, step.outputs)
+                if self.tracker is not None:
+                    self._record_cached(node, outputs)
+                return None, outputs
+        if self._deferred:  # outputs restored from the cache may be inputs: load them
+            inputs = self._loaded(node, inputs)
+        tracker = execution = self.tracker
+        if tracker is not None:  # each attempt is its own tracker record
+            execution = outcome.execution = tracker.start_step(
+                step, self.context, self._frames(inputs), attempt=attempt, iteration=self.iteration,
+                checkpoint_id=self.checkpoint_id)
+        # the node's own temp tables (a NodeContext): gone when the attempt ends, invisible to others
+        scope = ScopedEngineContext.for_node(self.context, node.name)
+        try:
+            outputs = node_class(step)(step, scope).run(inputs)
+        finally:
+            scope.release()
         self._publish(node, outputs)
         if key is not None:
-            assert self._step_cache is not None
             self._step_cache.store(node, key, outputs)
             self.checkpoints.remember_durable(node.name, key, step.outputs)
-        if self.tracker is not None:
-            self.tracker.end_step(execution, self._frames(outputs))
+        if tracker is not None:
+            tracker.end_step(execution, self._frames(outputs))
         return execution, outputs
 
     # -- one attempt (on a worker thread, or inline) --------------------------------------
@@ -324,7 +351,7 @@ class DAGExecutor:
             result.attempts = attempt = result.attempts + 1
             if result.started_at is None:
                 result.started_at = started - self._started
-        self._set(name, NodeState.RUNNING)
+            self._move(result, NodeState.RUNNING)
         if self.events.has_hooks("node_start"):
             try:
                 self.events.emit("node_start", step_name=name, layer=node.step.layer,
@@ -340,7 +367,9 @@ class DAGExecutor:
         try:
             if attempt == 1:
                 self._check_runnable(node)
-                self._policies[name] = self.policy_for(node)
+                policy = self.policy_for(node)
+                if policy is not self.retry_policy:
+                    self._policies[name] = policy
             execution, outputs = self._run_node(node, self._inputs(node), attempt, outcome)
         except Exception as exc:
             message = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"
@@ -354,13 +383,13 @@ class DAGExecutor:
             outcome.log_line = str(exc) if isinstance(exc, StepError) else f"step '{name}' failed: {message}"
             return outcome
         finished = self.clock()
+        state = NodeState.CACHED if outcome.hit else NodeState.SUCCESS
         with self._lock:
             result.duration_ms += (finished - started) * 1000
             result.finished_at = finished - self._started
             result.cached = outcome.hit
             result.error = result.error_type = None
-        state = NodeState.CACHED if outcome.hit else NodeState.SUCCESS
-        self._set(name, state)
+            self._move(result, state)
         try:
             if outcome.hit:
                 self.events.emit("node_cached", step_name=name, layer=node.step.layer,
@@ -456,6 +485,8 @@ class DAGExecutor:
         plan, restored = self.checkpoints.plan_resume(self.view, lookup)
         for name, why in plan.rerun.items():
             self.results[name].reason = f"re-run: {why}"
+        self._deferred = (self.cache is not None or bool(restored)
+                          or any(isinstance(v, Deferred) for v in self._data_map.values()))
         for name, outputs in sorted(restored.items()):
             self._publish(self.dag[name], outputs)
         for name in sorted(plan.resumed):
@@ -591,11 +622,16 @@ class _Loop:
 
     def release(self) -> None:
         """Move what the ready queue released into the heap of ready names."""
-        executor = self.executor
-        for child in self.queue.get_ready():
-            if executor.results[child].state is NodeState.PENDING:
-                executor._set(child, NodeState.READY)
-                heapq.heappush(self.ready, child)
+        executor, results, pending = self.executor, self.executor.results, NodeState.PENDING
+        released = self.queue.get_ready()
+        if not released:
+            return
+        with executor._lock:
+            for child in released:
+                result = results[child]
+                if result.state is pending:
+                    executor._move(result, NodeState.READY)
+                    heapq.heappush(self.ready, child)
 
     def finish(self, outcome: _Attempt) -> None:
         executor = self.executor
@@ -625,6 +661,10 @@ class _Loop:
 
     def settle(self, outcome: _Attempt) -> None:
         """Finish an attempt; a strict hook raising (in a worker or here) stops the run."""
+        if outcome.error is None and outcome.abort is None and not self.executor._watching:
+            self.queue.done(outcome.name)  # the common case: release the children, no more
+            self.release()
+            return
         try:
             self.finish(outcome)
         except Exception as exc:  # a strict node_error / node_retry hook
