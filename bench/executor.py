@@ -47,6 +47,7 @@ OVERHEAD_RATIO = 3.0  # odibi / bare loop
 PER_NODE_US = 100.0  # odibi wall / nodes
 PARALLEL_RATIO = 1.15  # measured / ideal schedule
 CACHE_SPEEDUP = 10.0  # cold / all-hit rerun
+SLEEP_GAP = 0.02  # (odibi - bare) / ideal on the sleeping DAGs
 
 # -- the functions the steps call ----------------------------------------------------------
 NOOP = "odibi_bench_noop"
@@ -204,6 +205,11 @@ def list_schedule(dag: Dag, workers: int) -> float:
 
 # -- the two ways to run a DAG -----------------------------------------------------------------
 _EXECUTOR_KEYWORDS = set(inspect.signature(DAGExecutor.__init__).parameters)
+try:  # the options became one settings record (ExecutorSettings); the keywords still work
+    from odibi_core.core.execution.settings import ExecutorSettings
+    _EXECUTOR_KEYWORDS |= set(ExecutorSettings.names())
+except ImportError:
+    pass
 
 
 def executor_options(workers: int) -> dict[str, Any]:
@@ -325,6 +331,10 @@ def bench_parallel(sleep_ms: float, repeat: int) -> tuple[list[Target], dict[str
         Target("ratio odibi/critical-path (layered DAG)", med["odibi-layered"] / ideal_layered,
                "<=", PARALLEL_RATIO, "x", f"bare loop {med['bare-layered'] / ideal_layered:.3f}x"),
     ]
+    for shape, ideal in (("wide", ideal_wide), ("layered", ideal_layered)):
+        gap = (med[f"odibi-{shape}"] - med[f"bare-{shape}"]) / ideal
+        targets.append(Target(f"gap odibi-bare in ratio to ideal ({shape} sleep DAG)", gap, "<=",
+                              SLEEP_GAP, "x", "odibi/ideal minus bare/ideal"))
     return targets, {"sleep_ms": sleep_ms, "ideal_wide_s": ideal_wide,
                      "critical_path_s": ideal_layered, "runs": timings.runs, "median_s": med}
 
@@ -468,6 +478,9 @@ def bench_cache(orders_rows: int, repeat: int, workspace: Path) -> tuple[list[Ta
 # -- the suite -----------------------------------------------------------------------------------
 QUICK = {"nodes": 200, "orders_rows": 5_000, "sleep_ms": 5.0, "repeat": 2}
 FULL = {"nodes": 2000, "orders_rows": 200_000, "sleep_ms": 50.0, "repeat": 7}
+# the fan-in DAG (levels x width) and the scaling sizes: fixed by the workload, smaller when quick
+FANIN = {"quick": (5, 40, (200, 400, 800)), "full": (20, 100, (500, 2000, 8000))}
+FANIN_REPEAT = 5  # median of 5 after a warm-up (the full run; --repeat overrides)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -493,7 +506,9 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_suite(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
-    """Run (a), (b) and (c); return their targets and the raw numbers."""
+    """Run (a) to (e); return their targets and the raw numbers."""
+    import executor_scaling  # (d) and (e); it imports this module's DAG helpers
+
     _register()
     chosen = settings(args)
     repeat = chosen["repeat"]
@@ -502,8 +517,12 @@ def run_suite(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
     targets: list[Target] = []
     details: dict[str, Any] = {"settings": chosen}
     started = time.perf_counter()
+    levels, width, sizes = FANIN["quick" if args.quick else "full"]
+    fanin_repeat = args.repeat if args.repeat is not None or args.quick else FANIN_REPEAT
     for key, bench in (("overhead", lambda: bench_overhead(chosen["nodes"], repeat)),
-                       ("parallel", lambda: bench_parallel(chosen["sleep_ms"], repeat))):
+                       ("parallel", lambda: bench_parallel(chosen["sleep_ms"], repeat)),
+                       ("fanin", lambda: executor_scaling.bench_fanin(levels, width, fanin_repeat)),
+                       ("scaling", lambda: executor_scaling.bench_scaling(sizes, width, fanin_repeat))):
         found, details[key] = bench()
         _print_targets(found)
         targets += found
