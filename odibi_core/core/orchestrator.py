@@ -161,6 +161,7 @@ class Orchestrator:
         progress: Any = None,
         workflow_id: str | None = None,
     ) -> None:
+        """Over 60 lines: the Level 3/4 keyword surface (engine, cache, checkpoint, retry and event options) is validated and wired in one place."""
         if events is not None and event_bus is not None and events is not event_bus:
             raise ValueError("pass either events or event_bus (they are the same thing), not both")
         if isinstance(retry_backoff, bool):
@@ -245,6 +246,7 @@ class Orchestrator:
         return attached
 
     def _run(self, builder: DAGBuilder) -> OrchestrationResult:
+        """Over 60 lines: one run's wiring (events, tracker, executor, checkpoint, result) reads best in order."""
         started = time.monotonic()
         mark = self.events.failure_count
         self.events.emit("pipeline_start", pipeline_name=self.pipeline_name,

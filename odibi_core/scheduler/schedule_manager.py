@@ -21,6 +21,8 @@ How the loop works (and how it differs from the seed's fixed poll):
 * Jobs run on worker threads (``max_workers``), so a slow job does not delay another. A job
   that raises is logged with its traceback, keeps its schedule, and its error shows in
   ``get_status()`` (``last_error``, ``error_count``).
+
+Over 400 lines: the scheduling loop, its misfire/overlap rules and its job bookkeeping share one lock and one clock; to split next (the file watch and the run records).
 """
 
 from __future__ import annotations

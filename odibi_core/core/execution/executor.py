@@ -1,30 +1,25 @@
 """Execution: run a planned DAG off its ready queue, inline or on a thread pool, with retries.
 
-A node is started only when all its parents are done (:class:`~..planning.ready_queue.ReadyQueue`),
+A node starts only when all its parents are done (:class:`~..planning.ready_queue.ReadyQueue`),
 so no worker ever waits for another node (the seed's "submit everything and wait on events"
 deadlocks once every worker holds a waiting node). Sequential execution is the same loop with
-one worker, run inline, in name order among ready nodes. Outputs go into a lock-guarded data map.
+one worker, inline, in name order among ready nodes. Outputs go into a lock-guarded data map.
 
-The executor only schedules. It publishes what happens to each node (the ``node_*`` events on
-its EventEmitter, and run / node lifecycle calls to its policies); checkpoints and resume
-(:mod:`.checkpointing`), cache look-ups (:mod:`.step_cache`) and stats (:mod:`.stats`) live in
-their own modules and read the run through a read-only :class:`~.results.RunView`.
-
-A failed attempt with a retryable error (see :class:`~.retry.RetryPolicy`) goes into a heap of
-delayed retries ``(due time, name)`` kept by the scheduling loop, never into a sleeping worker:
-the loop runs other ready nodes meanwhile, waits on running nodes only until the next retry is
-due, and calls the injected ``sleep`` only when nothing else can happen.
-"""
+The executor only schedules and publishes what happens (``node_*`` events, and lifecycle calls
+to its policies): checkpoints and resume (:mod:`.checkpointing`), one node's work and the cache
+(:mod:`.node_runner`), how attempts end (:mod:`.outcomes`, :mod:`.loop`) and stats
+(:mod:`.stats`) live in their own modules, reading the run through a :class:`~.results.RunView`.
+A retryable failure (:class:`~.retry.RetryPolicy`) waits in a heap of due times kept by the
+loop, never in a sleeping worker; ``sleep`` is called only when nothing else can happen."""
 
 from __future__ import annotations
 
 import heapq
-import logging
 import random
 import threading
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from ...cache import CacheManager
@@ -32,39 +27,26 @@ from ...clock import utc_now, utc_stamp
 from ...engine.base import EngineContext
 from ...errors import PipelineError, StepError
 from ...events import EventEmitter
-from ...nodes.registry import node_class
-from ..config.step import ENGINES, LAYER_ALIASES, LAYERS
 from ..planning.builder import DAGNode
 from ..planning.ready_queue import ReadyQueue
 from .checkpointing import CheckpointPolicy
-from .node_context import ScopedEngineContext
+from .loop import Attempt, RunLoop
+from .node_runner import NodeRunner
+from .outcomes import NodeEnds
 from .results import DONE_STATES, ExecutionMode, NodeExecutionResult, NodeState, RunView
 from .retry import RetryPolicy
 from .settings import ExecutorSettings
 from .stats import critical_path, run_stats
-from .step_cache import EXECUTOR_PARAMS, Deferred, RunDataMap, StepCache, resolve
+from .step_cache import Deferred, RunDataMap, StepCache
 
 __all__ = ["DAGExecutor", "ExecutionMode", "ExecutorSettings", "NodeExecutionResult", "NodeState"]
 
-log = logging.getLogger(__name__)
 _DONE = tuple(DONE_STATES)
-#: states whose nodes are kept in sets (what the run's readers ask for), the others scan
+#: states whose nodes are kept in sets (what readers of the run ask for; the others scan)
 _TRACKED = frozenset({*DONE_STATES, NodeState.FAILED, NodeState.SKIPPED})
 
 
-@dataclass(slots=True)
-class _Attempt:
-    """What one attempt of a node tells the scheduling loop."""
-
-    name: str
-    error: BaseException | None = None
-    hit: bool = False  # the outputs came from the cache (never retried)
-    log_line: str = ""
-    abort: BaseException | None = None  # a strict hook raised: the run stops with this error
-    execution: Any = None  # the tracker's record of this attempt
-
-
-class DAGExecutor:
+class DAGExecutor(NodeRunner, NodeEnds):
     """Runs the nodes of a DAG built by ``DAGBuilder``.
 
     Args:
@@ -124,7 +106,6 @@ class DAGExecutor:
         self.checkpoint_id: str | None = None
         #: the exception of a strict hook that stopped the last run (None otherwise)
         self.abort_error: BaseException | None = None
-        self.results: dict[str, NodeExecutionResult] = {}
         self._reset()
         self._fresh = True  # results are as _reset left them: the first execute need not reset
 
@@ -210,160 +191,35 @@ class DAGExecutor:
         while their output was only in memory); ``resume_plan.rerun`` says why."""
         return sorted(n for n in self.resume_plan.rerun if self.results[n].attempts)
 
-    # -- one node ---------------------------------------------------------------------
-    def _check_runnable(self, node: DAGNode) -> None:
-        step = node.step
-        if (step.layer, step.engine) in self._runnable:  # checked for an earlier node
-            return
-        layer = LAYER_ALIASES.get(step.layer, step.layer)
-        if layer not in LAYERS:
-            raise StepError(step.name, f"unknown layer {step.layer!r}; allowed: {list(LAYERS)}"
-                            f" (aliases {sorted(LAYER_ALIASES)})")
-        if step.engine not in ENGINES:
-            raise StepError(step.name, f"unknown engine {step.engine!r}; allowed: {list(ENGINES)}")
-        if step.engine != self.context.name:
-            raise StepError(step.name, f"step is for the {step.engine!r} engine but this run uses"
-                            f" {self.context.name!r}")
-        self._runnable.add((step.layer, step.engine))
-
-    def policy_for(self, node: DAGNode) -> RetryPolicy:
-        """The retry policy of one node: the run's, with the step's ``params`` overrides."""
-        params = node.step.params
-        overrides = {k: params[k] for k in EXECUTOR_PARAMS if k in params} if params else None
-        if not overrides:
-            return self.retry_policy
-        try:
-            return self.retry_policy.with_overrides(**overrides)
-        except ValueError as exc:
-            raise StepError(node.name, f"params: {exc}") from exc
-
-    def _inputs(self, node: DAGNode) -> dict[str, Any]:
-        """The step's inputs by logical name; cached outputs may still be :class:`Deferred`.
-
-        No lock: each read is one dict lookup (atomic), and a key is written once, by the one
-        parent that produces it, before this node is released."""
-        data = self._data_map
-        try:
-            return {logical: data[key] for logical, key in node.step.inputs.items()}
-        except KeyError:
-            missing = {logical: key for logical, key in node.step.inputs.items() if key not in data}
-        raise StepError(node.name, f"inputs not in the data map: {missing}")
-
-    def _loaded(self, node: DAGNode, inputs: dict[str, Any]) -> dict[str, Any]:
-        """``inputs`` with cached outputs loaded (and kept loaded in the data map)."""
-        for logical, value in inputs.items():
-            if isinstance(value, Deferred):
-                inputs[logical] = loaded = resolve(value)
-                with self._lock:
-                    key = node.step.inputs[logical]
-                    if self._data_map.get(key) is value:
-                        self._data_map[key] = loaded
-        return inputs
-
-    def _publish(self, node: DAGNode, outputs: Mapping[str, Any]) -> None:
-        declared = node.step.outputs
-        try:
-            values = [(key, outputs[logical]) for logical, key in declared.items()]
-        except KeyError:
-            raise StepError(node.name, f"did not produce its declared outputs"
-                            f" {sorted(set(declared) - set(outputs))} (produced {sorted(outputs)})"
-                            ) from None
-        if self._step_cache is not None:
-            self._step_cache.forget(declared)
-        with self._lock:
-            self._data_map.update(values)
-
-    def _frames(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in values.items() if self.context.is_frame(v)}
-
-    def _row_count(self, execution: Any, outputs: Mapping[str, Any]) -> int | None:
-        after = getattr(execution, "after_snapshot", None)
-        if after is not None:
-            return after.row_count
-        for value in outputs.values():
-            if isinstance(value, Deferred):
-                return value.snapshot.row_count if value.snapshot is not None else None
-            if self.context.is_frame(value):
-                return self.context.count_rows(value)
-        return None
-
-    # -- the cache ---------------------------------------------------------------------
-    def _from_cache(self, node: DAGNode, key: str) -> dict[str, Deferred] | None:
-        assert self._step_cache is not None
-        with self._lock:
-            self._cache_consulted.add(node.name)
-        return self._step_cache.load(node, key)
-
-    def _record_cached(self, node: DAGNode, outputs: Mapping[str, Deferred]) -> None:
-        """Tell the tracker about a hit, from the snapshots kept in the cache where it can."""
-        assert self.tracker is not None
-        snapshots = {k: v.snapshot for k, v in outputs.items() if v.snapshot is not None}
-        frames = self._frames({k: resolve(v) for k, v in outputs.items() if k not in snapshots})
-        ordered = {k: snapshots[k] for k in outputs if k in snapshots}
-        self.tracker.record_cached(node.step, self.context, frames, snapshots=ordered,
-                                   iteration=self.iteration, checkpoint_id=self.checkpoint_id)
-
-    def _run_node(self, node: DAGNode, inputs: dict[str, Any], attempt: int, outcome: _Attempt
-                  ) -> tuple[Any, Mapping[str, Any]]:
-        """The outputs of one attempt: from the cache, or by running the node (in its own
-        NodeContext); returns (tracker record or None, outputs)."""
-        step = node.step
-        key = None
-        if self._step_cache is not None:
-            key = self._step_cache.key(node, inputs)
-            outputs = self._from_cache(node, key) if key is not None and step.outputs else None
-            if outputs is not None:
-                outcome.hit = True
-                self._publish(node, outputs)
-                self.checkpoints.remember_durable(node.name, key, step.outputs)
-                if self.tracker is not None:
-                    self._record_cached(node, outputs)
-                return None, outputs
-        if self._deferred:  # outputs restored from the cache may be inputs: load them
-            inputs = self._loaded(node, inputs)
-        tracker = execution = self.tracker
-        if tracker is not None:  # each attempt is its own tracker record
-            execution = outcome.execution = tracker.start_step(
-                step, self.context, self._frames(inputs), attempt=attempt, iteration=self.iteration,
-                checkpoint_id=self.checkpoint_id)
-        # the node's own temp tables (a NodeContext): gone when the attempt ends, invisible to others
-        scope = ScopedEngineContext.for_node(self.context, node.name)
-        try:
-            outputs = node_class(step)(step, scope).run(inputs)
-        finally:
-            scope.release()
-        self._publish(node, outputs)
-        if key is not None:
-            self._step_cache.store(node, key, outputs)
-            self.checkpoints.remember_durable(node.name, key, step.outputs)
-        if tracker is not None:
-            tracker.end_step(execution, self._frames(outputs))
-        return execution, outputs
-
     # -- one attempt (on a worker thread, or inline) --------------------------------------
-    def _attempt(self, name: str) -> _Attempt:
+    def _started_hooks(self, node: DAGNode, attempt: int, outcome: Attempt) -> bool:
+        """Emit node_start; False when a strict hook raised (the node never runs)."""
+        try:
+            self.events.emit("node_start", step_name=node.name, layer=node.step.layer,
+                             start_time=utc_stamp(), attempt=attempt)
+            return True
+        except Exception as exc:
+            message = f"a strict node_start hook raised {type(exc).__name__}: {exc}"
+            with self._lock:
+                self.results[node.name].error, self.results[node.name].error_type = message, type(exc).__name__
+            self._set(node.name, NodeState.FAILED)
+            outcome.error = outcome.abort = exc
+            outcome.log_line = f"step '{node.name}' not run: {message}; the run stops"
+            return False
+
+    def _attempt(self, name: str) -> Attempt:
         """Run one attempt of a node; failures are recorded and returned, never raised."""
         node = self.dag[name]
         result = self.results[name]
-        outcome = _Attempt(name)
+        outcome = Attempt(name)
         started = self.clock()
         with self._lock:
             result.attempts = attempt = result.attempts + 1
             if result.started_at is None:
                 result.started_at = started - self._started
             self._move(result, NodeState.RUNNING)
-        if self.events.has_hooks("node_start"):
-            try:
-                self.events.emit("node_start", step_name=name, layer=node.step.layer,
-                                 start_time=utc_stamp(), attempt=attempt)
-            except Exception as exc:  # only a strict hook raises: the node never runs
-                message = f"a strict node_start hook raised {type(exc).__name__}: {exc}"
-                with self._lock:
-                    result.error, result.error_type = message, type(exc).__name__
-                self._set(name, NodeState.FAILED)
-                outcome.error = outcome.abort = exc
-                outcome.log_line = f"step '{name}' not run: {message}; the run stops"
-                return outcome
+        if self.events.has_hooks("node_start") and not self._started_hooks(node, attempt, outcome):
+            return outcome
         try:
             if attempt == 1:
                 self._check_runnable(node)
@@ -402,70 +258,6 @@ class DAGExecutor:
         except Exception as exc:  # a strict hook: the node did succeed, but the run stops
             outcome.abort = exc
         return outcome
-
-    # -- after an attempt (on the scheduling loop's thread) ------------------------------
-    def _retry_delay(self, outcome: _Attempt) -> float | None:
-        """Seconds to wait before retrying, or None when the failure is final."""
-        result = self.results[outcome.name]
-        policy = self._policies.get(outcome.name, self.retry_policy)
-        if outcome.hit or outcome.error is None or not policy.should_retry(outcome.error, result.attempts):
-            return None
-        delay = policy.delay(len(result.retry_delays) + 1, self.rng)
-        result.retry_delays.append(delay)
-        self._set(outcome.name, NodeState.READY)
-        log.warning("%s (attempt %d of %d); retrying in %.3gs", outcome.log_line, result.attempts,
-                    policy.max_attempts, delay)
-        self.events.emit("node_retry", step_name=outcome.name, layer=self.dag[outcome.name].step.layer,
-                         attempt=result.attempts, next_attempt=result.attempts + 1,
-                         max_attempts=policy.max_attempts, delay_seconds=delay,
-                         error_message=result.error, error_type=result.error_type)
-        return delay
-
-    def _fail(self, name: str, log_line: str, reason: str = "") -> None:
-        """End a node as FAILED: its one terminal event."""
-        result = self.results[name]
-        with self._lock:
-            result.finished_at = self.clock() - self._started
-            if reason:
-                result.reason = reason
-        if result.state is not NodeState.FAILED:
-            self._set(name, NodeState.FAILED)
-        self._finished(name)
-        log.warning("%s", log_line)
-        self.events.emit("node_error", step_name=name, layer=self.dag[name].step.layer,
-                         error_message=result.error, error_type=result.error_type,
-                         retry_count=result.retries, attempts=result.attempts)
-
-    def _cancel_retries(self, names: list[str], failed: str) -> None:
-        """fail_fast: nodes waiting for a retry end FAILED with their last error."""
-        for name in names:
-            self.results[name].retry_delays.pop()  # the wait never ended in an attempt
-            self._fail(name, f"step '{name}': retry cancelled, the pipeline stopped",
-                       f"retry cancelled: the pipeline stopped after step '{failed}' failed (fail_fast)")
-            for child in sorted(self._descendants(name)):
-                self._skip(child, f"upstream step '{name}' failed")
-
-    def _skip(self, name: str, reason: str) -> None:
-        result = self.results[name]
-        if result.state in (NodeState.PENDING, NodeState.READY) and not result.attempts:
-            result.reason = reason
-            self._set(name, NodeState.SKIPPED)
-            self._finished(name)
-
-    def _finished(self, name: str) -> None:
-        """``name`` reached its final state: tell the policies."""
-        if self._watching:
-            self.checkpoints.node_finished(self.view, name)
-
-    def _descendants(self, name: str) -> set[str]:
-        seen: set[str] = set()
-        todo = list(self.dag[name].dependents)
-        while todo:
-            child = todo.pop()
-            if child not in seen:
-                seen.add(child)
-                todo.extend(self.dag[child].dependents)
-        return seen
 
     # -- the loop ---------------------------------------------------------------------
     def _start_run(self) -> ReadyQueue:
@@ -511,10 +303,10 @@ class DAGExecutor:
         queue = self._start_run()
         ready: list[str] = []  # a heap of names: ties go to the name that sorts first
         retries: list[tuple[float, str]] = []  # (due time, name): failed attempts waiting to rerun
-        run = _Loop(self, queue, ready, retries)
+        run = RunLoop(self, queue, ready, retries)
         run.release()
         pool = ThreadPoolExecutor(self.max_workers, thread_name_prefix="odibi") if self.max_workers > 1 else None
-        running: dict[Future[_Attempt], str] = {}
+        running: dict[Future[Attempt], str] = {}
         try:
             while True:
                 while retries and retries[0][0] <= self.clock():
@@ -606,73 +398,3 @@ class DAGExecutor:
             consulted = len(self._cache_consulted)
         return run_stats(self.view, cache_consulted=consulted, wall_ms=self._wall_ms,
                          max_workers=self.max_workers)
-
-
-class _Loop:
-    """The bookkeeping of one ``execute``: what finishing an attempt does to the queues."""
-
-    def __init__(self, executor: DAGExecutor, queue: ReadyQueue, ready: list[str],
-                 retries: list[tuple[float, str]]) -> None:
-        self.executor = executor
-        self.queue = queue
-        self.ready = ready
-        self.retries = retries
-        self.stopped = False
-        self.abort: BaseException | None = None  # a strict hook raised: stop, then raise it
-
-    def release(self) -> None:
-        """Move what the ready queue released into the heap of ready names."""
-        executor, results, pending = self.executor, self.executor.results, NodeState.PENDING
-        released = self.queue.get_ready()
-        if not released:
-            return
-        with executor._lock:
-            for child in released:
-                result = results[child]
-                if result.state is pending:
-                    executor._move(result, NodeState.READY)
-                    heapq.heappush(self.ready, child)
-
-    def finish(self, outcome: _Attempt) -> None:
-        executor = self.executor
-        name = outcome.name
-        if outcome.error is None:
-            if executor._watching:
-                executor.checkpoints.node_finished(executor.view, name)
-                executor.checkpoints.node_completed(executor.view, name)
-            self.queue.done(name)
-            self.release()
-            return
-        delay = None if self.stopped or outcome.abort is not None else executor._retry_delay(outcome)
-        if delay is not None:
-            heapq.heappush(self.retries, (executor.clock() + delay, name))
-            return
-        executor._fail(name, outcome.log_line)
-        if executor.fail_fast and not self.stopped:
-            self.stopped = True
-            # retries not yet started are cancelled: each such node ends FAILED now
-            cancelled = sorted({n for _, n in self.retries} | {n for n in self.ready if executor.results[n].attempts})
-            self.retries.clear()
-            self.ready[:] = [n for n in self.ready if n not in cancelled]
-            heapq.heapify(self.ready)
-            executor._cancel_retries(cancelled, name)
-        for child in sorted(executor._descendants(name)):
-            executor._skip(child, f"upstream step '{name}' failed")
-
-    def settle(self, outcome: _Attempt) -> None:
-        """Finish an attempt; a strict hook raising (in a worker or here) stops the run."""
-        if outcome.error is None and outcome.abort is None and not self.executor._watching:
-            self.queue.done(outcome.name)  # the common case: release the children, no more
-            self.release()
-            return
-        try:
-            self.finish(outcome)
-        except Exception as exc:  # a strict node_error / node_retry hook
-            self.abort = self.abort or exc
-        self.abort = self.abort or outcome.abort
-        if self.abort is not None and not self.stopped:
-            self.stopped = True
-            for _, waiting_node in self.retries:  # retries never start: the run stops
-                self.executor.results[waiting_node].retry_delays.pop()
-                self.executor.results[waiting_node].reason = "retry cancelled: a strict hook stopped the run"
-            self.retries.clear()

@@ -13,6 +13,8 @@ The terminal event's ``inputs`` are what the run read from outside (ingest sourc
 data-map keys no recorded step wrote), its ``outputs`` what store and publish steps wrote
 successfully, each with the schema of the frame read or written when one was seen. Its run
 facets hold ``odibi_steps`` (one entry per step execution) and, for FAIL, ``errorMessage``.
+
+Over 400 lines: the tracker, its records and schema diffs are one model read together by stories and lineage; to split next (records into their own module).
 """
 
 from __future__ import annotations
