@@ -14,11 +14,11 @@ import logging
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from typing import Any
 
 from ..cache import CacheManager
 from ..checkpoint import CheckpointManager, CheckpointMode
+from ..clock import utc_now
 from ..engine import create_engine_context
 from ..engine.base import EngineContext
 from ..errors import PipelineError
@@ -250,7 +250,7 @@ class Orchestrator:
         started = time.monotonic()
         mark = self.events.failure_count
         self.events.emit("pipeline_start", pipeline_name=self.pipeline_name,
-                         start_time=datetime.now(UTC).isoformat(), total_steps=len(self.steps))
+                         start_time=utc_now().isoformat(), total_steps=len(self.steps))
         if self.tracker is not None:
             self.tracker.start_pipeline(self.pipeline_name)
             self.tracker.record_plan(self.steps)

@@ -160,3 +160,23 @@ def test_modules_and_functions_are_small_or_say_why() -> None:
     assert not too_long, (f"over {MAX_MODULE_LINES} lines per module / {MAX_FUNCTION_LINES} per"
                           f" function without a docstring line '{MODULE_REASON}' /"
                           f" '{FUNCTION_REASON}' saying why: {too_long}")
+
+
+def test_every_error_class_is_drawn_in_the_errors_tree() -> None:
+    import importlib
+    import pkgutil
+
+    import odibi_core
+    from odibi_core import errors
+
+    for info in pkgutil.walk_packages(odibi_core.__path__, "odibi_core."):
+        if "spark" not in info.name:
+            importlib.import_module(info.name)
+    found, todo = set(), [errors.OdibiError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub.__module__.startswith("odibi_core.") and not sub.__name__.startswith("_"):
+                found.add(sub.__name__)
+                todo.append(sub)
+    drawn = errors.__doc__ or ""
+    assert sorted(n for n in found if f" {n} " not in drawn) == [], "draw them in odibi_core/errors.py"

@@ -27,12 +27,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from ...atomic import write_json_atomic
+from ...clock import utc_now
 from ...engine.base import EngineContext, Snapshot
 from ..config.step import Step
 from .lineage import _READERS, _WRITERS, LineageDataset, lifecycle_records, run_events
@@ -161,7 +162,7 @@ class StepExecution:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 class Tracker:
