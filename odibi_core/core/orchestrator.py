@@ -25,6 +25,7 @@ from ..errors import PipelineError
 from ..events import EventEmitter, HookFailure
 from .config.step import Step
 from .config.validator import ConfigValidator
+from .execution.checkpointing import resume_hint
 from .execution.executor import DAGExecutor, ExecutionMode, NodeExecutionResult
 from .execution.retry import RetryPolicy
 from .planning.builder import DAGBuilder
@@ -334,9 +335,9 @@ class Orchestrator:
             return ("Nothing was checkpointed: run with enable_checkpoints=True to be able to resume"
                     " a failed run where it stopped.")
         done = len(result.successful_nodes)
-        return (f"To resume: fix the failure, then run again with resume_from_checkpoint=True"
-                f" (checkpoint {result.checkpoint_id} in {self._checkpoint_place()} has {done} of"
-                f" {len(self.steps)} node(s) complete; those unchanged are not run again).")
+        return resume_hint("run again with resume_from_checkpoint=True", str(result.checkpoint_id), done,
+                           len(self.steps), place=self._checkpoint_place(),
+                           note="those unchanged are not run again")
 
     def execute(self) -> OrchestrationResult:
         """The Level 3/4 name for :meth:`run`."""

@@ -23,9 +23,19 @@ from .results import ExecutionMode, NodeState, RunView
 from .resume import ResumePlan, plan_resume, resume_keys
 from .step_cache import Deferred, StepCache
 
-__all__ = ["CheckpointPolicy"]
+__all__ = ["CheckpointPolicy", "resume_hint"]
 
 log = logging.getLogger(__name__)
+
+
+def resume_hint(how: str, checkpoint_id: str, done: int, total: int, *, place: str | None = None,
+                note: str = "") -> str:
+    """The one sentence a failed run ends with: how to resume, from which checkpoint, and how
+    much of the run it holds (the executor and the orchestrator each say ``how`` their way)."""
+    where = f" in {place}" if place else ""
+    tail = f"; {note}" if note else ""
+    return (f"To resume: fix the failure, then {how} (checkpoint {checkpoint_id}{where} has {done}"
+            f" of {total} node(s) complete{tail}).")
 
 
 class CheckpointPolicy:

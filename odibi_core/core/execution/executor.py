@@ -29,7 +29,7 @@ from ...errors import PipelineError, StepError
 from ...events import EventEmitter
 from ..planning.builder import DAGNode
 from ..planning.ready_queue import ReadyQueue
-from .checkpointing import CheckpointPolicy
+from .checkpointing import CheckpointPolicy, resume_hint
 from .loop import Attempt, RunLoop
 from .node_runner import NodeRunner
 from .outcomes import NodeEnds
@@ -357,9 +357,8 @@ class DAGExecutor(NodeRunner, NodeEnds):
         """How to resume after a failed run (empty without a checkpoint to resume from)."""
         if self.last_checkpoint is None:
             return ""
-        return (f"To resume: fix the failure, then run a DAGExecutor with mode=ExecutionMode.RESUME"
-                f" and this checkpoint_manager (checkpoint {self.last_checkpoint.checkpoint_id} has"
-                f" {len(self.successful_nodes)} of {len(self.dag)} node(s) complete).")
+        return resume_hint("run a DAGExecutor with mode=ExecutionMode.RESUME and this checkpoint_manager",
+                           self.last_checkpoint.checkpoint_id, len(self.successful_nodes), len(self.dag))
 
     # -- checkpoints --------------------------------------------------------------------
     def node_checkpoints(self) -> list[Any]:
