@@ -32,7 +32,7 @@ from .wiring import type_name
 
 __all__ = ["ConfigLoader", "StrictYamlLoader"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("odibi_core.core.config_loader")  # the logger keeps its name from before the move
 
 REQUIRED_FIELDS = ("layer", "name", "type", "engine", "value")
 MAPPING_FIELDS = ("params", "inputs", "outputs", "metadata")

@@ -25,7 +25,7 @@ from .step_cache import Deferred, StepCache
 
 __all__ = ["CheckpointPolicy", "resume_hint"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.dag_executor")  # the logger keeps its name from before the move
 
 
 def resume_hint(how: str, checkpoint_id: str, done: int, total: int, *, place: str | None = None,

@@ -42,7 +42,7 @@ from .retry import RetryPolicy
 
 __all__ = ["ContinuousResult", "ContinuousRunner", "IterationResult", "StreamRunError"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.continuous")  # the logger keeps its name from before the move
 
 
 class StreamRunError(OdibiError):

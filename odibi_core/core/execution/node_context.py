@@ -29,7 +29,7 @@ from ...errors import EngineError
 
 __all__ = ["NodeContext", "ScopedEngineContext"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.node_context")  # the logger keeps its name from before the move
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 # context ids: a random per-process part and a counter (uuid4 per attempt costs more than the

@@ -14,7 +14,7 @@ from .retry import RetryPolicy
 
 __all__ = ["NodeEnds"]
 
-log = logging.getLogger("odibi_core.core.execution.executor")  # one log for the executor
+log = logging.getLogger("odibi_core.core.dag_executor")  # the logger keeps its name from before the move
 
 
 class NodeEnds:

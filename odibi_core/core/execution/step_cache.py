@@ -28,7 +28,7 @@ from ..planning.builder import DAGNode
 
 __all__ = ["Deferred", "RunDataMap", "StepCache", "resolve"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.step_cache")  # the logger keeps its name from before the move
 
 #: layers whose steps are pure (same inputs, same outputs) and so may be cached
 CACHEABLE_LAYERS = ("ingest", "transform")

@@ -41,7 +41,7 @@ from .lineage import _READERS, _WRITERS, LineageDataset, lifecycle_records, run_
 __all__ = ["LineageDataset", "SchemaDiff", "StepExecution", "StepStatus", "Tracker",
            "lifecycle_records"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.tracker")  # the logger keeps its name from before the move
 
 _EMPTY = Snapshot()
 

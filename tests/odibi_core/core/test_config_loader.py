@@ -356,7 +356,7 @@ def test_sqlite_disabled_rows_are_skipped_and_counted(tmp_path: Path,
     path = write_db(tmp_path / "enabled.db", [
         sqlite_row(read, 1, 1), sqlite_row(totals, 2, 1), sqlite_row(save, 3, 0), (*draft, 0)],
         enabled=True)
-    with caplog.at_level(logging.INFO, logger="odibi_core.core.config.loader"):
+    with caplog.at_level(logging.INFO, logger="odibi_core.core.config_loader"):
         steps = ConfigLoader().load(path)
     assert [s.name for s in steps] == ["read_orders", "daily_totals"]
     skipped = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
