@@ -478,9 +478,7 @@ def bench_cache(orders_rows: int, repeat: int, workspace: Path) -> tuple[list[Ta
 # -- the suite -----------------------------------------------------------------------------------
 QUICK = {"nodes": 200, "orders_rows": 5_000, "sleep_ms": 5.0, "repeat": 2}
 FULL = {"nodes": 2000, "orders_rows": 200_000, "sleep_ms": 50.0, "repeat": 7}
-# the fan-in DAG (levels x width) and the scaling sizes: fixed by the workload, smaller when quick
-FANIN = {"quick": (5, 40, (200, 400, 800)), "full": (20, 100, (500, 2000, 8000))}
-FANIN_REPEAT = 5  # median of 5 after a warm-up (the full run; --repeat overrides)
+
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -506,9 +504,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_suite(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
-    """Run (a) to (e); return their targets and the raw numbers."""
-    import executor_scaling  # (d) and (e); it imports this module's DAG helpers
-
+    """Run (a), (b) and (c); return their targets and the raw numbers ((d) and (e) are in
+    executor_scaling.py, run next by bench/run.py)."""
     _register()
     chosen = settings(args)
     repeat = chosen["repeat"]
@@ -517,12 +514,8 @@ def run_suite(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
     targets: list[Target] = []
     details: dict[str, Any] = {"settings": chosen}
     started = time.perf_counter()
-    levels, width, sizes = FANIN["quick" if args.quick else "full"]
-    fanin_repeat = args.repeat if args.repeat is not None or args.quick else FANIN_REPEAT
     for key, bench in (("overhead", lambda: bench_overhead(chosen["nodes"], repeat)),
-                       ("parallel", lambda: bench_parallel(chosen["sleep_ms"], repeat)),
-                       ("fanin", lambda: executor_scaling.bench_fanin(levels, width, fanin_repeat)),
-                       ("scaling", lambda: executor_scaling.bench_scaling(sizes, width, fanin_repeat))):
+                       ("parallel", lambda: bench_parallel(chosen["sleep_ms"], repeat))):
         found, details[key] = bench()
         _print_targets(found)
         targets += found

@@ -14,6 +14,7 @@ built inside the timed region, as a user would).
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import random
 import sys
@@ -196,3 +197,26 @@ def bench_scaling(sizes: tuple[int, ...], width: int, repeat: int) -> tuple[list
     targets = [Target(f"ratio per-node {large:,}/{small:,} nodes (odibi inline)", ratio, "<=",
                       SCALING_RATIO, "x", f"bare loop {bare_ratio:.2f}x")]
     return targets, {"sizes": list(sizes), "runs": timings.runs, "us_per_node": per_node}
+
+
+# -- the suite's second half ----------------------------------------------------------------------
+# the fan-in DAG (levels x width) and the scaling sizes: fixed by the workload, smaller when quick
+FANIN = {"quick": (5, 40, (200, 400, 800)), "full": (20, 100, (500, 2000, 8000))}
+FANIN_REPEAT = 5  # median of 5 after a warm-up (the full run; --repeat overrides)
+
+
+def run_suite(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
+    """Run (d) and (e) (after executor.run_suite, in the same process); targets and numbers."""
+    base._register()
+    levels, width, sizes = FANIN["quick" if args.quick else "full"]
+    repeat = args.repeat if args.repeat is not None or args.quick else FANIN_REPEAT
+    targets: list[Target] = []
+    details: dict[str, Any] = {}
+    for key, bench in (("fanin", lambda: bench_fanin(levels, width, repeat)),
+                       ("scaling", lambda: bench_scaling(sizes, width, repeat))):
+        found, details[key] = bench()
+        for target in found:
+            print(target.line())
+        print(flush=True)
+        targets += found
+    return targets, details
