@@ -47,6 +47,7 @@ OVERHEAD_RATIO = 3.0  # odibi / bare loop
 PER_NODE_US = 100.0  # odibi wall / nodes
 PARALLEL_RATIO = 1.15  # measured / ideal schedule
 CACHE_SPEEDUP = 10.0  # cold / all-hit rerun
+SLEEP_GAP = 0.02  # (odibi - bare) / ideal on the sleeping DAGs
 
 # -- the functions the steps call ----------------------------------------------------------
 NOOP = "odibi_bench_noop"
@@ -204,6 +205,11 @@ def list_schedule(dag: Dag, workers: int) -> float:
 
 # -- the two ways to run a DAG -----------------------------------------------------------------
 _EXECUTOR_KEYWORDS = set(inspect.signature(DAGExecutor.__init__).parameters)
+try:  # the options became one settings record (ExecutorSettings); the keywords still work
+    from odibi_core.core.execution.settings import ExecutorSettings
+    _EXECUTOR_KEYWORDS |= set(ExecutorSettings.names())
+except ImportError:
+    pass
 
 
 def executor_options(workers: int) -> dict[str, Any]:
@@ -325,6 +331,10 @@ def bench_parallel(sleep_ms: float, repeat: int) -> tuple[list[Target], dict[str
         Target("ratio odibi/critical-path (layered DAG)", med["odibi-layered"] / ideal_layered,
                "<=", PARALLEL_RATIO, "x", f"bare loop {med['bare-layered'] / ideal_layered:.3f}x"),
     ]
+    for shape, ideal in (("wide", ideal_wide), ("layered", ideal_layered)):
+        gap = (med[f"odibi-{shape}"] - med[f"bare-{shape}"]) / ideal
+        targets.append(Target(f"gap odibi-bare in ratio to ideal ({shape} sleep DAG)", gap, "<=",
+                              SLEEP_GAP, "x", "odibi/ideal minus bare/ideal"))
     return targets, {"sleep_ms": sleep_ms, "ideal_wide_s": ideal_wide,
                      "critical_path_s": ideal_layered, "runs": timings.runs, "median_s": med}
 
@@ -470,6 +480,7 @@ QUICK = {"nodes": 200, "orders_rows": 5_000, "sleep_ms": 5.0, "repeat": 2}
 FULL = {"nodes": 2000, "orders_rows": 200_000, "sleep_ms": 50.0, "repeat": 7}
 
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("executor suite")
     group.add_argument("--quick", action="store_true",
@@ -493,7 +504,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_suite(args: argparse.Namespace) -> tuple[list[Target], dict[str, Any]]:
-    """Run (a), (b) and (c); return their targets and the raw numbers."""
+    """Run (a), (b) and (c); return their targets and the raw numbers ((d) and (e) are in
+    executor_scaling.py, run next by bench/run.py)."""
     _register()
     chosen = settings(args)
     repeat = chosen["repeat"]

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import executor
+import executor_scaling
 import grader_vs_nbmake
 import scheduler
 import streaming
@@ -83,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         for suite in suites:
             if suite == "executor":
                 found, details[suite] = executor.run_suite(args)
+                more, details[suite]["fanin_scaling"] = executor_scaling.run_suite(args)
+                found += more
             elif suite == "scheduler":
                 found, details[suite] = scheduler.run_suite(args)
             elif suite == "streaming":

@@ -1,16 +1,35 @@
 """Errors raised by odibi_core.
 
-Exception tree::
+Exception tree (every error class of the package; the ones outside this module live beside
+the code that raises them, in the module named)::
 
     OdibiError
     ├── ConfigError          a config file or row is malformed (file, row/step, expected, got)
+    │   └── UnknownScheduleError  no schedule by that name (scheduler.model; also a KeyError)
     ├── ValidationError      steps are inconsistent (duplicate name/output, dangling input, unknown
     │   │                    layer/type/engine); carries every problem found; also a ValueError
     │   └── CycleError       the steps' dependencies form a cycle; carries it in order
     ├── EngineError          an engine cannot run an operation (read, write, SQL) for a step
     ├── StepError            a step failed while running (step name, cause)
     ├── RetryableError       a transient failure user code raises so the step is retried
-    └── PipelineError        a run failed; names every failed step and says how to resume
+    ├── PipelineError        a run failed; names every failed step and says how to resume
+    ├── Uncacheable          a value cannot go into a cache key (cache.keys)
+    ├── CacheKeyError        a malformed cache key (cache.keys; also a ValueError)
+    ├── CacheDecodeError     a cache entry cannot be decoded (cache.manager; also a ValueError)
+    ├── CheckpointCorruptError  a checkpoint fails its checksum or format (checkpoint.model)
+    ├── StreamError          a stream source cannot be read or committed (streaming.errors)
+    ├── BatchLogError        the offsets / commits log is inconsistent (streaming.batch_log)
+    ├── StreamRunError       a continuous run gave up on a batch (core.execution.continuous)
+    └── JobError             a background job problem (jobs.errors)
+        ├── JobNotFoundError           no job with that id (also a LookupError)
+        ├── JobFailedError             the job raised; carries its error
+        ├── JobCancelledError          the job was cancelled before it ran
+        ├── JobResultUnavailableError  the result did not survive the process
+        └── JobTimeoutError            waiting timed out (also a TimeoutError)
+
+Bad arguments to a function (a wrong type or value passed by the caller, not read from a config)
+raise ``ValueError`` / ``TypeError`` naming the argument, what is allowed and what was given;
+errors in what a config or a pipeline says raise the classes above.
 
 Third-party errors are translated at the boundary with ``raise ... from exc``.
 """

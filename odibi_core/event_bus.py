@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .core.events import EVENTS, EventBus, EventEmitter, EventPriority
-from .core.hooks import MetricsExportHook, create_metrics_export_hook, create_summary_hook
+from .core.tracking.hooks import MetricsExportHook, create_metrics_export_hook, create_summary_hook
+from .events import EVENTS, EventBus, EventEmitter, EventPriority
 
 __all__ = [
     "EVENTS",

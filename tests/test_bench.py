@@ -41,7 +41,7 @@ def test_executor_suite_quick_prints_every_ratio(tmp_path: Path) -> None:
     for what, pattern in RATIO_LINES.items():
         assert pattern.search(proc.stdout), f"no {what} ratio line in:\n{proc.stdout}"
     assert re.search(r"^per-node odibi \(8 workers\) " + VERDICT, proc.stdout, re.M), proc.stdout
-    assert re.search(r"^\d+ of 7 targets met$", proc.stdout, re.M), proc.stdout
+    assert re.search(r"^\d+ of 13 targets met$", proc.stdout, re.M), proc.stdout
     report = json.loads(out.read_text(encoding="utf-8"))
     assert {t["suite"] for t in report["targets"]} == {"executor"}
     assert report["executor"]["settings"]["repeat"] == 1

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OdibiError
+from ..filenames import is_ignored
 
 __all__ = [
     "CACHE_FORMAT_VERSION",
@@ -149,12 +150,6 @@ def make_cache_key(step_name: str, params: Any, input_fingerprint: Any, value: A
     return hash_canonical(document, "key")
 
 
-def _skipped(name: str) -> bool:
-    """Hidden, temporary or marker files that are not part of a source's data."""
-    return (name.startswith((".", "_")) or name.endswith((".tmp", ".temp", "~"))
-            or "_COPYING_" in name)
-
-
 def _file_facts(path: Path, stat: os.stat_result) -> list[Any]:
     facts: list[Any] = [stat.st_size, stat.st_mtime_ns]
     if stat.st_size <= CONTENT_HASH_LIMIT:
@@ -173,8 +168,8 @@ def fingerprint_source(path: str | os.PathLike[str]) -> str | None:
             return hash_canonical(["file", str(root), *_file_facts(root, stat)])
         files: list[list[Any]] = []
         for folder, dirs, names in os.walk(root):
-            dirs[:] = sorted(d for d in dirs if not _skipped(d))
-            for name in sorted(n for n in names if not _skipped(n)):
+            dirs[:] = sorted(d for d in dirs if not is_ignored(d))
+            for name in sorted(n for n in names if not is_ignored(n)):
                 file = Path(folder, name)
                 try:
                     files.append([file.relative_to(root).as_posix(), *_file_facts(file, file.stat())])

@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from ..errors import OdibiError
 from .keys import fingerprint_code, fingerprint_source, make_cache_key, validate_key
 from .store import CacheEntry, CacheStore, LocalDirectoryStore
 
@@ -73,7 +74,7 @@ def _encode(value: Any) -> tuple[str, bytes] | str:
             "(dict with str keys, list, str, int, finite float, bool, None)")
 
 
-class CacheDecodeError(ValueError):
+class CacheDecodeError(OdibiError, ValueError):
     """A cache entry passed its checksum but cannot be decoded."""
 
 

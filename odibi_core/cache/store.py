@@ -17,11 +17,11 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
+from ..clock import utc_stamp
 from .keys import validate_key
 
 __all__ = ["KINDS", "ORPHAN_AGE", "CacheEntry", "CacheEntryInfo", "CacheStore", "LocalDirectoryStore", "MemoryStore"]
@@ -66,7 +66,7 @@ class CacheEntryInfo:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
+    return utc_stamp("microseconds")
 
 
 def _seal(entry: CacheEntry) -> dict[str, Any]:

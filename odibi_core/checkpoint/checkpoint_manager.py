@@ -19,11 +19,12 @@ import logging
 import threading
 import warnings
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 from pathlib import Path, PurePath
 from typing import Any
 
+from ..clock import utc_now
 from ..errors import ConfigError
 from .codec import decode, encode
 from .model import (
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 def _count(value: object, name: str, minimum: int) -> int:

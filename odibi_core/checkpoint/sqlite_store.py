@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..clock import utc_now
 from ..errors import ConfigError, OdibiError
 from ..sqlite import connect, immediate
 from .model import validate_dag_name, validate_sequence
@@ -171,7 +172,7 @@ class SqliteCheckpointStore(CheckpointStore):
 
     def put(self, dag_name: str, sequence: int, data: bytes) -> str:
         """Store ``data`` stamped with the current time (see :meth:`put_at`)."""
-        return self.put_at(dag_name, sequence, data, datetime.now(UTC))
+        return self.put_at(dag_name, sequence, data, utc_now())
 
     def put_at(self, dag_name: str, sequence: int, data: bytes, created_at: datetime) -> str:
         """Store ``data`` in one transaction, replacing the row of this (thread, sequence), with

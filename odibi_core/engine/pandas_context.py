@@ -11,6 +11,8 @@ rewritten; a SQLite table gets rows inserted in one transaction.
 
 The file and SQLite helpers here are shared with the Spark engine (which reads SQLite through
 pandas on the driver).
+
+Over 400 lines: the whole engine interface for pandas (read/write per format, DuckDB SQL, snapshots, fingerprints, incremental slices); engine knowledge lives only here.
 """
 
 from __future__ import annotations

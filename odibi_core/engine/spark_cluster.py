@@ -12,6 +12,8 @@ record is stale.
 
 ``python -m odibi_core.engine.spark_cluster start|status|stop [--dir DIR]`` does the same from a
 shell (POSIX only: the bundled launcher is a bash script).
+
+Over 400 lines: starting, probing and stopping a local Spark Connect cluster is one process life cycle.
 """
 
 from __future__ import annotations
@@ -158,6 +160,8 @@ def start_cluster(work_dir: str | Path, *, cores: int = 1, memory: str = "1g",
         EngineError: not POSIX, no pyspark or launcher, a cluster already recorded and running
             in ``work_dir``, or the worker did not register in time (both are then stopped, and
             the message ends with the logs' last lines).
+
+    Over 60 lines: one subprocess start with its readiness probe and cleanup on every failure path.
     """
     if os.name != "posix":
         raise EngineError("the standalone launcher needs a POSIX shell (bin/spark-class is bash);"

@@ -31,6 +31,8 @@ driver is assumed to be available offline.
 
 Fingerprints. :meth:`SparkEngineContext.fingerprint` returns None (a documented opt-out):
 hashing values would collect the data, and plan hashes are not stable across processes.
+
+Over 400 lines: the whole engine interface for Spark (sessions, Connect, formats, SQL, plan fingerprints, snapshots); pyspark is imported only here.
 """
 
 from __future__ import annotations

@@ -24,9 +24,10 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ..clock import utc_now
 from ..errors import ConfigError
 from .errors import (
     JobCancelledError,
@@ -56,10 +57,6 @@ _RUNNING = frozenset({JobStatus.RUNNING})
 _STOP = object()  # queue sentinel: one per worker
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _callable_name(func: Callable[..., Any]) -> str:
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", None)
     return str(name) if name else type(func).__qualname__
@@ -84,7 +81,7 @@ class BackgroundJobExecutor:
         num_workers: int = 4,
         *,
         store: JobStore | None = None,
-        clock: Callable[[], datetime] = _utcnow,
+        clock: Callable[[], datetime] = utc_now,
         poll_interval: float = 0.2,
     ) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:

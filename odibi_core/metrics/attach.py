@@ -24,19 +24,32 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from ..events import EventEmitter, EventPriority
 from .labels import PipelineStatus, RunStatus, check_name
-
-if TYPE_CHECKING:
-    from ..core.events import EventEmitter
-    from .pipeline_metrics import PipelineMetrics
 
 __all__ = ["METRIC_EVENTS", "MetricsAttachment"]
 
 #: the events an attachment listens to
 METRIC_EVENTS = ("node_complete", "node_error", "node_retry", "node_cached",
                  "pipeline_complete", "pipeline_error")
+
+
+class MetricsSink(Protocol):
+    """What an attachment feeds (``PipelineMetrics`` is one): one method per kind of event."""
+
+    def node_finished(self, pipeline: str, node: str, status: RunStatus | str = ..., *,
+                      duration_seconds: float | None = None) -> None: ...
+
+    def node_failed(self, pipeline: str, node: str, error_type: str | None = None) -> None: ...
+
+    def node_retried(self, pipeline: str, node: str) -> None: ...
+
+    def node_cache_hit(self, pipeline: str, node: str) -> None: ...
+
+    def pipeline_finished(self, pipeline: str, status: PipelineStatus | str, *,
+                          duration_seconds: float | None = None) -> None: ...
 
 
 def _seconds(payload: dict[str, Any]) -> float | None:
@@ -48,10 +61,7 @@ class MetricsAttachment:
     """The hooks one ``PipelineMetrics.attach`` registered; ``detach()`` removes them
     (idempotent). Also a context manager that detaches on exit."""
 
-    def __init__(self, metrics: PipelineMetrics, events: EventEmitter, pipeline_name: str) -> None:
-        # imported here: odibi_core.core may import this package while it initialises
-        from ..core.events import EventPriority
-
+    def __init__(self, metrics: MetricsSink, events: EventEmitter, pipeline_name: str) -> None:
         self.metrics = metrics
         self.events = events
         self.pipeline_name = check_name("pipeline_name", pipeline_name)

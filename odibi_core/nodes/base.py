@@ -11,11 +11,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..core.step import Step
 from ..engine.base import EngineContext
 from ..errors import StepError
+
+if TYPE_CHECKING:  # a node only reads a Step: the nodes never import odibi_core.core
+    from ..core.config.step import Step
 
 __all__ = ["Connection", "Node"]
 

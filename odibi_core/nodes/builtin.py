@@ -67,20 +67,24 @@ class FunctionTransformNode(Node):
             fn = get_function(str(self.step.value))
         except LookupError as exc:
             raise self.fail(str(exc)) from exc
-        kwargs = {**self.frames(inputs), **self.step.params.get("args", {})}
+        is_frame = self.context.is_frame
+        kwargs = {name: value for name, value in inputs.items() if is_frame(value)}  # frames()
+        args = self.step.params.get("args")
+        if args:
+            kwargs.update(args)
         if _accepts_context(fn):
             kwargs["context"] = self.context
         result = fn(**kwargs)
+        if self.context.is_frame(result):  # the common case first: one frame, one output
+            return self.output(result)
         if isinstance(result, Mapping):
             missing = sorted(set(self.step.outputs) - set(result))
             if missing:
                 raise self.fail(f"function {self.step.value!r} returned {sorted(result)}, missing"
                                 f" declared outputs {missing}")
             return dict(result)
-        if not self.context.is_frame(result):
-            raise self.fail(f"function {self.step.value!r} returned {type(result).__name__};"
-                            f" expected a dataframe or a dict of dataframes")
-        return self.output(result)
+        raise self.fail(f"function {self.step.value!r} returned {type(result).__name__};"
+                        f" expected a dataframe or a dict of dataframes")
 
 
 @register_node("store", "config_op")

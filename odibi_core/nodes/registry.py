@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 from ..errors import StepError
 
 if TYPE_CHECKING:
-    from ..core.step import Step
+    from ..core.config.step import Step
     from .base import Node
 
 __all__ = ["known_kinds", "node_class", "register_node", "unregister_node"]
@@ -48,9 +48,8 @@ def unregister_node(layer: str, type_: str) -> None:
 
 
 def known_kinds() -> list[tuple[str, str]]:
-    """Every registered (layer, type), sorted."""
-    from . import builtin  # noqa: F401 - registers the built-in node types
-
+    """Every registered (layer, type), sorted (the built-ins register when ``odibi_core.nodes``
+    is imported, which any import of this module does first)."""
     with _LOCK:
         return sorted(_REGISTRY)
 
@@ -59,9 +58,7 @@ def node_class(step: Step) -> type[Node]:
     """The node class for a step, or a StepError naming the step and listing what is allowed."""
     cls = _REGISTRY.get(step.kind)  # a dict read is atomic; the lock guards writers
     if cls is None:
-        kinds = known_kinds()  # imports the built-ins on first use
-        cls = _REGISTRY.get(step.kind)
-    if cls is None:
+        kinds = known_kinds()
         allowed = ", ".join(f"{layer}/{type_}" for layer, type_ in kinds)
         raise StepError(step.name, f"no node type for layer {step.layer!r} and type {step.type!r};"
                         f" allowed layer/type: {allowed}")

@@ -25,13 +25,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..events import EventEmitter, EventPriority
 from .streamer import ProgressStreamer, get_streamer
 from .tracker import WorkflowProgressTracker
-
-if TYPE_CHECKING:  # odibi_core.core may import this package: no import of it at load time
-    from ..core.events import EventEmitter
 
 __all__ = ["PIPELINE_EVENTS", "PipelineProgress"]
 
@@ -83,8 +81,6 @@ class PipelineProgress:
 
     def attach_to(self, events: EventEmitter) -> PipelineProgress:
         """Register the hooks on ``events`` (LOW priority: after the run's own hooks)."""
-        from ..core.events import EventPriority
-
         if self._events is not None:
             raise RuntimeError("PipelineProgress is already attached; detach() it first")
         for name, hook in self._hooks.items():

@@ -16,18 +16,19 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
+from ..filenames import IGNORED_SUFFIXES, is_ignored
+
 __all__ = ["FileWatcher", "is_temporary"]
 
 log = logging.getLogger(__name__)
 
-TEMP_SUFFIXES = (".tmp", ".part", ".crdownload")
+TEMP_SUFFIXES = IGNORED_SUFFIXES
 
 Signature = tuple[int, int]  # (size, mtime_ns)
 
 
-def is_temporary(name: str) -> bool:
-    """Hidden or in-progress names: leading ``.`` or ``_``, ``.tmp``/``.part``/``.crdownload``."""
-    return name.startswith((".", "_")) or name.endswith(TEMP_SUFFIXES) or "_COPYING_" in name
+#: hidden or in-progress names (the package's one rule, :func:`odibi_core.filenames.is_ignored`)
+is_temporary = is_ignored
 
 
 class FileWatcher:

@@ -21,6 +21,8 @@ How the loop works (and how it differs from the seed's fixed poll):
 * Jobs run on worker threads (``max_workers``), so a slow job does not delay another. A job
   that raises is logged with its traceback, keeps its schedule, and its error shows in
   ``get_status()`` (``last_error``, ``error_count``).
+
+Over 400 lines: the scheduling loop, its misfire/overlap rules and its job bookkeeping share one lock and one clock; to split next (the file watch and the run records).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import Any
 
 from odibi_core.errors import ConfigError
 
+from ..clock import utc_now
 from .file_watch import FileWatcher
 from .model import JobRun, MisfirePolicy, Schedule, ScheduleMode, UnknownScheduleError
 from .triggers import CronTrigger, IntervalTrigger, Trigger, due_times, zone
@@ -51,11 +54,6 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-def utc_now() -> datetime:
-    """The default clock: the current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
-
-
 class ScheduleManager:
     """Registers schedules and runs their jobs at their due times.
 
@@ -64,7 +62,7 @@ class ScheduleManager:
             a cap: the loop wakes at the earliest due time, not every ``check_interval``. The
             seed's loop checked every ``check_interval`` seconds, so with ``check_interval=5``
             a job due every 10 s started up to 5 s late; here it starts on time.
-        clock: returns the current timezone-aware time (default: ``datetime.now(UTC)``).
+        clock: returns the current timezone-aware time (default: :func:`odibi_core.clock.utc_now`).
             Inject a fake clock and call :meth:`run_pending` to test exact timings.
         wait: called by the loop instead of waiting on its condition, with the seconds to
             wait (e.g. a fake that advances a fake clock); it runs without the lock held, so

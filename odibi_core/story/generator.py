@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write
-from ..core.tracker import StepExecution, Tracker
+from ..core.tracking.tracker import StepExecution, Tracker
 from .markup import esc, fmt_ms
 from .model import RunView, run_view
 from .svg import colours, dag_svg, timeline_svg

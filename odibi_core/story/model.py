@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..core.tracker import StepExecution, Tracker, lifecycle_records
+from ..core.tracking.tracker import StepExecution, Tracker, lifecycle_records
 
 __all__ = ["Bar", "Edge", "NodeView", "RunView", "run_view"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..core.mermaid import DEFAULT_COLOURS, STATE_COLOURS
+from ..core.planning.mermaid import DEFAULT_COLOURS, STATE_COLOURS
 from .markup import esc, fmt_ms
 from .model import Bar, Edge, NodeView
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..core.tracker import SchemaDiff
+from ..core.tracking.tracker import SchemaDiff
 from ..engine.base import Snapshot
 from .markup import esc
 

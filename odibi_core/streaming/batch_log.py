@@ -18,11 +18,11 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json_atomic
+from ..clock import utc_stamp
 from ..errors import OdibiError
 
 __all__ = ["BatchLog", "BatchLogError", "LoggedBatch"]
@@ -99,14 +99,14 @@ class BatchLog:
         """Record where batch ``batch_id`` starts and ends in each source, before processing."""
         return write_json_atomic(self._path(self.offsets_dir, batch_id), {
             "batch_id": batch_id, "iteration": iteration, "sources": sources,
-            "logged_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "logged_at": utc_stamp(),
         })
 
     def write_commit(self, batch_id: int, **details: Any) -> Path:
         """Record that batch ``batch_id`` is in the sink; then purge entries beyond ``keep``."""
         path = write_json_atomic(self._path(self.commits_dir, batch_id), {
             "batch_id": batch_id,
-            "committed_at": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "committed_at": utc_stamp(),
             **details,
         })
         self._purge()

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FileEntry", "is_ignored", "list_files", "writer_has_open"]
+from ..filenames import is_ignored
 
-IGNORED_SUFFIXES = (".tmp", ".part", ".crdownload")
+__all__ = ["FileEntry", "is_ignored", "list_files", "writer_has_open"]
 
 try:  # Linux only
     import fcntl
@@ -53,12 +53,6 @@ class FileEntry:
     def from_record(cls, record: list[object] | tuple[object, ...]) -> FileEntry:
         path, size, mtime_ns = record
         return cls(mtime_ns=int(mtime_ns), path=str(path), size=int(size))
-
-
-def is_ignored(name: str) -> bool:
-    """Hidden, partial or temporary file names that are never read."""
-    return (name.startswith((".", "_")) or name.endswith(IGNORED_SUFFIXES)
-            or "_COPYING_" in name)
 
 
 def list_files(folder: str | os.PathLike[str], pattern: str,

@@ -30,10 +30,10 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..clock import utc_now
 from ..engine import EngineContext, create_engine_context
 from ..errors import ConfigError, OdibiError
 from . import incremental, watch
@@ -142,7 +142,7 @@ class StreamManager:
                 if batch.row_count is None and context.cheap_counts:
                     batch.row_count = context.count_rows(batch.data)
                 source.runtime.pending.append(batch)
-                source.last_run = datetime.now(UTC)
+                source.last_run = utc_now()
                 source.is_active = True
             return batch
 
@@ -168,7 +168,7 @@ class StreamManager:
                 self._apply(source, end)
             state = runtime.state
             state.commits += len(ends)
-            state.last_commit = datetime.now(UTC).isoformat()
+            state.last_commit = utc_now().isoformat()
             state.save(self.checkpoint_dir)
             source.last_watermark = decode_watermark(state.watermark)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from ..errors import RetryableError
+from ...errors import RetryableError
 
 __all__ = ["DEFAULT_RETRYABLE", "Jitter", "RetryPolicy", "exception_chain"]
 

@@ -2,20 +2,21 @@
 
 The planner knows nothing of engines. Dependencies come from data-map keys: a step that
 reads key ``k`` depends on the one step that writes ``k``. Levels are for display and
-teaching; execution is driven by a ready queue (see ``dag_executor``).
+teaching; execution is driven by the ready queue (:mod:`.ready_queue`), which also orders the
+DAG here.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import CycleError, ValidationError
+from ...errors import ValidationError
+from ..config.step import Step
+from ..config.wiring import wiring_problems
 from .mermaid import MermaidDiagram, flowchart
-from .step import Step
-from .wiring import wiring_problems
+from .ready_queue import ReadyQueue
 
 __all__ = ["DAGBuilder", "DAGNode"]
 
@@ -71,37 +72,10 @@ class DAGBuilder:
 
     @staticmethod
     def _kahn(dag: dict[str, DAGNode]) -> list[str]:
-        waiting = {name: len(node.dependencies) for name, node in dag.items()}
-        ready = [name for name, count in waiting.items() if count == 0]
-        heapq.heapify(ready)
-        order = []
-        while ready:
-            name = heapq.heappop(ready)
-            order.append(name)
-            for child in sorted(dag[name].dependents):
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    heapq.heappush(ready, child)
-        if len(order) < len(dag):
-            raise CycleError(DAGBuilder._find_cycle(dag, {n for n, c in waiting.items() if c > 0}))
-        return order
-
-    @staticmethod
-    def _find_cycle(dag: dict[str, DAGNode], stuck: set[str]) -> list[str]:
-        """One cycle among the stuck nodes, in dependency order, first node repeated at the end."""
-        start = min(stuck)
-        path: list[str] = []
-        seen: dict[str, int] = {}
-        node = start
-        while node not in seen:
-            seen[node] = len(path)
-            path.append(node)
-            node = min(d for d in dag[node].dependencies if d in stuck)
-        cycle = path[seen[node]:]
-        cycle.reverse()  # walked child -> parent; report parent -> child
-        first = cycle.index(min(cycle))
-        cycle = cycle[first:] + cycle[:first]
-        return [*cycle, cycle[0]]
+        """Kahn's algorithm on the ready queue: a node comes out once all its parents have; among
+        ready nodes the smallest name first (a heap), so the order is stable. A cycle leaves
+        nodes waiting: CycleError names it in order."""
+        return list(ReadyQueue(dag).static_order())
 
     # -- reading the plan -------------------------------------------------------------
     @property

@@ -34,14 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import OdibiError
-from ..streaming.batch_log import BatchLog, LoggedBatch
-from ..streaming.sinks import Sink
+from ...errors import OdibiError
+from ...streaming.batch_log import BatchLog, LoggedBatch
+from ...streaming.sinks import Sink
+from .results import ExecutionMode
 from .retry import RetryPolicy
 
 __all__ = ["ContinuousResult", "ContinuousRunner", "IterationResult", "StreamRunError"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.continuous")  # the logger keeps its name from before the move
 
 
 class StreamRunError(OdibiError):
@@ -121,8 +122,6 @@ class ContinuousRunner:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
-        from .dag_executor import ExecutionMode
-
         self.executor = executor
         executor.mode = ExecutionMode.STREAM
         self.stream = stream_manager
@@ -147,7 +146,7 @@ class ContinuousRunner:
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
-        self._external = dict(executor._data_map)
+        self._external = dict(executor.settings.data_map or {})
 
     def _final_outputs(self) -> dict[str, str]:
         read = {key for node in self.executor.dag.values() for key in node.step.inputs.values()}
@@ -195,8 +194,7 @@ class ContinuousRunner:
                 mode="stream", iteration=iteration)
         executor.iteration = iteration
         executor.checkpoint_id = checkpoint.checkpoint_id if checkpoint is not None else None
-        executor._data_map = {**self._external,
-                              **{self.inputs[name]: b.data for name, b in batches.items()}}
+        executor.provide({**self._external, **{self.inputs[name]: b.data for name, b in batches.items()}})
         executor.execute()
         if self.sink is not None:
             data = executor.data_map

@@ -16,8 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..atomic import write_json_atomic
-from .events import Hook
+from ...atomic import write_json_atomic
+from ...events import Hook
 
 __all__ = ["MetricsExportHook", "create_metrics_export_hook", "create_summary_hook"]
 

@@ -13,6 +13,7 @@ The executor gives every node attempt its own NodeContext and hands the node a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import logging
@@ -23,12 +24,12 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
-from ..engine.base import EngineContext, Snapshot
-from ..errors import EngineError
+from ...engine.base import EngineContext, Snapshot
+from ...errors import EngineError
 
 __all__ = ["NodeContext", "ScopedEngineContext"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.node_context")  # the logger keeps its name from before the move
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 # context ids: a random per-process part and a counter (uuid4 per attempt costs more than the
@@ -69,13 +70,17 @@ class NodeContext:
         self.spark = spark_session
         self.engine = engine
         self.id = f"{_PROCESS_ID}{next(_COUNTER):04x}"
-        safe = _sql_safe(node_name, 40)
-        # the prefix starts every view name, and an identifier must not start with a digit
-        self._prefix = f"{'n' if safe[0].isdigit() else ''}{safe}_{self.id}"
         self._frames: dict[str, Any] = {}  # logical name -> frame
         self._spark_views: dict[str, Any] = {}  # unique name -> session holding the view
         self._sql_engine: EngineContext | None = engine
         self._lock = threading.Lock()
+
+    @functools.cached_property
+    def _prefix(self) -> str:
+        """Starts every view name (made on first use: most nodes register no temp table)."""
+        safe = _sql_safe(self.node_name, 40)
+        # an identifier must not start with a digit
+        return f"{'n' if safe[0].isdigit() else ''}{safe}_{self.id}"
 
     def __repr__(self) -> str:
         return f"NodeContext({self.node_name!r}, id={self.id!r}, temps={sorted(self.registered)})"
@@ -130,7 +135,7 @@ class NodeContext:
                 raise EngineError(f"NodeContext {self.node_name!r} has no engine and no Spark"
                                   f" session to run SQL with; pass engine= (or spark_session=)",
                                   step=self.node_name)
-            from ..engine.spark_context import SparkEngineContext
+            from ...engine.spark_context import SparkEngineContext
 
             self._sql_engine = SparkEngineContext(session=self.spark)
         return self._sql_engine
@@ -148,6 +153,8 @@ class NodeContext:
 
     def cleanup(self) -> None:
         """Drop everything this context registered; safe to call more than once."""
+        if not self._frames:
+            return
         with self._lock:
             names = list(self._frames)
             self._frames.clear()
@@ -176,18 +183,40 @@ class ScopedEngineContext(EngineContext):
     :class:`NodeContext`; reads, writes, snapshots and anything engine-specific go to the
     shared engine. Closing it does nothing (the engine belongs to the run)."""
 
-    def __init__(self, engine: EngineContext, node_context: NodeContext) -> None:
+    def __init__(self, engine: EngineContext, node_context: NodeContext | None = None, *,
+                 node_name: str | None = None) -> None:
+        if node_context is None and node_name is None:
+            raise ValueError("ScopedEngineContext needs a node_context or a node_name")
         self.engine = engine
-        self.node_context = node_context
+        self._node_context = node_context
+        self._node_name = node_context.node_name if node_context is not None else node_name
         self.name = engine.name
         self.cheap_counts = engine.cheap_counts
+        self.is_frame = engine.is_frame  # called per input: one hop less
+
+    @classmethod
+    def for_node(cls, engine: EngineContext, node_name: str) -> ScopedEngineContext:
+        """A scope whose NodeContext is made on first use (most nodes register no temp
+        table); :meth:`release` drops what it registered."""
+        return cls(engine, node_name=node_name)
+
+    @property
+    def node_context(self) -> NodeContext:
+        if self._node_context is None:
+            self._node_context = NodeContext(self._node_name or "", engine=self.engine)
+        return self._node_context
+
+    def release(self) -> None:
+        """Drop the temp tables the node registered (none when it never used its scope)."""
+        if self._node_context is not None:
+            self._node_context.cleanup()
 
     def __repr__(self) -> str:
-        return f"ScopedEngineContext({self.engine!r}, node={self.node_context.node_name!r})"
+        return f"ScopedEngineContext({self.engine!r}, node={self._node_name!r})"
 
     def __getattr__(self, attribute: str) -> Any:
         # only called for attributes not found here: engine extras such as ``session``
-        if attribute in ("engine", "node_context"):
+        if attribute.startswith("_") or attribute == "engine":
             raise AttributeError(attribute)
         return getattr(self.engine, attribute)
 

@@ -19,16 +19,16 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..cache import CacheDecodeError, CachedValue, CacheManager, Uncacheable
-from ..engine.base import EngineContext, Snapshot
-from ..errors import OdibiError
-from ..functions import get_function
-from ..nodes.base import Connection
-from .dag_builder import DAGNode
+from ...cache import CacheDecodeError, CachedValue, CacheManager, Uncacheable
+from ...engine.base import EngineContext, Snapshot
+from ...errors import OdibiError
+from ...functions import get_function
+from ...nodes.base import Connection
+from ..planning.builder import DAGNode
 
 __all__ = ["Deferred", "RunDataMap", "StepCache", "resolve"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.step_cache")  # the logger keeps its name from before the move
 
 #: layers whose steps are pure (same inputs, same outputs) and so may be cached
 CACHEABLE_LAYERS = ("ingest", "transform")

@@ -24,20 +24,19 @@ The plan, from a checkpoint and the current keys:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cache.keys import canonical, fingerprint_code, fingerprint_source
-from ..functions import get_function
-from .dag_builder import DAGNode
+from ...cache.keys import canonical, fingerprint_code, fingerprint_source, hash_canonical
+from ...functions import get_function
+from ..planning.builder import DAGNode
+from ..planning.ready_queue import ReadyQueue
 from .step_cache import EXECUTOR_PARAMS
 
 __all__ = ["ResumePlan", "plan_resume", "resume_keys"]
 
-RESUME_KEY_VERSION = 1
+RESUME_KEY_VERSION = 2  # 2: hashed through the cache's canonical JSON
 
 
 def _code(step: Any) -> str | None:
@@ -49,41 +48,42 @@ def _code(step: Any) -> str | None:
         return None
 
 
+def _key(name: str, node: DAGNode, engine: str, parents: Mapping[str, str]) -> str:
+    step = node.step
+    source = None
+    if step.kind[0] == "ingest" and isinstance(step.value, str):
+        source = fingerprint_source(step.value)
+    return hash_canonical({
+        "version": RESUME_KEY_VERSION,
+        "name": name,
+        "kind": list(step.kind),
+        "value": canonical(step.value, f"step '{name}' value") if not callable(step.value)
+        else repr(step.value),
+        "params": canonical({k: v for k, v in step.params.items() if k not in EXECUTOR_PARAMS},
+                            f"step '{name}' params"),
+        "engine": engine,
+        "inputs": dict(sorted(step.inputs.items())),
+        "outputs": dict(sorted(step.outputs.items())),
+        "code": _code(step),
+        "source": source,
+        "parents": {parent: parents[parent] for parent in sorted(node.dependencies)},
+    }, f"step '{name}' resume key")
+
+
 def resume_keys(dag: Mapping[str, DAGNode], engine: str) -> dict[str, str]:
-    """The resume key of every node (parents first; see the module docstring)."""
+    """The resume key of every node, parents first (see the module docstring), hashed through
+    the cache's canonical JSON (:func:`~odibi_core.cache.keys.hash_canonical`)."""
     keys: dict[str, str] = {}
-    pending = sorted(dag)
-    while pending:
-        waiting = []
-        for name in pending:
-            node = dag[name]
-            if any(parent not in keys for parent in node.dependencies):
-                waiting.append(name)
-                continue
-            step = node.step
-            source = None
-            if step.kind[0] == "ingest" and isinstance(step.value, str):
-                source = fingerprint_source(step.value)
-            body = {
-                "version": RESUME_KEY_VERSION,
-                "name": name,
-                "kind": list(step.kind),
-                "value": canonical(step.value, f"step '{name}' value") if not callable(step.value)
-                else repr(step.value),
-                "params": canonical({k: v for k, v in step.params.items() if k not in EXECUTOR_PARAMS},
-                                    f"step '{name}' params"),
-                "engine": engine,
-                "inputs": dict(sorted(step.inputs.items())),
-                "outputs": dict(sorted(step.outputs.items())),
-                "code": _code(step),
-                "source": source,
-                "parents": {parent: keys[parent] for parent in sorted(node.dependencies)},
-            }
-            text = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-            keys[name] = hashlib.sha256(text.encode()).hexdigest()
-        if len(waiting) == len(pending):  # a cycle: DAGBuilder refuses these before we get here
-            raise ValueError(f"cannot order nodes {waiting} (a cycle?)")
-        pending = waiting
+    queue = ReadyQueue(dag)
+    queue.prepare()
+    ready = queue.get_ready()
+    while ready:
+        for name in ready:
+            keys[name] = _key(name, dag[name], engine, keys)
+        queue.done(*ready)
+        ready = queue.get_ready()
+    if len(keys) < len(dag):  # a cycle: DAGBuilder refuses these before we get here
+        raise ValueError(f"cannot order nodes {sorted(queue.waiting())} (a cycle?)")
     return keys
 
 

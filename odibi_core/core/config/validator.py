@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ..errors import ValidationError
-from ..nodes.registry import known_kinds
+from ...errors import ValidationError
+from ...nodes.registry import known_kinds
 from .step import ENGINES, LAYER_ALIASES, LAYERS, STEP_TYPES, TYPE_ALIASES, Step
 from .wiring import quoted, step_label, suggest, type_name, wiring_problems
 

@@ -13,6 +13,8 @@ The terminal event's ``inputs`` are what the run read from outside (ingest sourc
 data-map keys no recorded step wrote), its ``outputs`` what store and publish steps wrote
 successfully, each with the schema of the frame read or written when one was seen. Its run
 facets hold ``odibi_steps`` (one entry per step execution) and, for FAIL, ``errorMessage``.
+
+Over 400 lines: the tracker, its records and schema diffs are one model read together by stories and lineage; to split next (records into their own module).
 """
 
 from __future__ import annotations
@@ -25,20 +27,21 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ..atomic import write_json_atomic
-from ..engine.base import EngineContext, Snapshot
+from ...atomic import write_json_atomic
+from ...clock import utc_now
+from ...engine.base import EngineContext, Snapshot
+from ..config.step import Step
 from .lineage import _READERS, _WRITERS, LineageDataset, lifecycle_records, run_events
-from .step import Step
 
 __all__ = ["LineageDataset", "SchemaDiff", "StepExecution", "StepStatus", "Tracker",
            "lifecycle_records"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.tracker")  # the logger keeps its name from before the move
 
 _EMPTY = Snapshot()
 
@@ -159,7 +162,7 @@ class StepExecution:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
 
 
 class Tracker:

@@ -21,7 +21,7 @@ from typing import Any
 
 __all__ = ["EVENTS", "EventBus", "EventEmitter", "EventPriority", "Hook", "HookFailure"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("odibi_core.core.events")  # the logger keeps its name from before the move
 
 Hook = Callable[[dict[str, Any]], Any]
 

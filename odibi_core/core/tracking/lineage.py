@@ -13,10 +13,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import __version__
-from ..engine.base import Snapshot
-from ..nodes.base import Connection
-from .step import Step
+from ... import __version__
+from ...engine.base import Snapshot
+from ...nodes.base import Connection
+from ..config.step import Step
 
 __all__ = ["DATA_MAP_NAMESPACE", "JOB_NAMESPACE", "PRODUCER", "RUN_EVENT_SCHEMA", "LineageDataset",
            "lifecycle_records", "run_events"]
