@@ -70,7 +70,7 @@ PINNED_ALL = {
     'odibi_core.core.execution': ['ContinuousResult', 'ContinuousRunner', 'DAGExecutor', 'ExecutionMode', 'IterationResult', 'Jitter', 'NodeContext', 'NodeExecutionResult', 'NodeState', 'RetryPolicy', 'ScopedEngineContext', 'StreamRunError'],
     'odibi_core.core.tracking': ['MetricsExportHook', 'SchemaDiff', 'StepExecution', 'StepStatus', 'Tracker', 'create_metrics_export_hook', 'create_summary_hook'],
     'odibi_core.events': ['EVENTS', 'EventBus', 'EventEmitter', 'EventPriority', 'Hook', 'HookFailure'],
-    'grader': ['GraderError', 'Lesson', 'LessonResult', 'LessonSpec', 'LessonSpecError', 'LessonStatus', 'ProgressError', 'ProgressStore', 'QuizError', 'StepResult', 'StepState', '__version__', 'course_home', 'course_root', 'load_lesson', 'show_source', 'workdir'],
+    'grader': ['GraderError', 'Lesson', 'LessonResult', 'LessonSpec', 'LessonSpecError', 'LessonStatus', 'ProgressError', 'ProgressStore', 'QuizError', 'StepResult', 'StepState', '__version__', 'course_home', 'course_root', 'load_ipython_extension', 'load_lesson', 'show_source', 'workdir'],
 }
 
 
