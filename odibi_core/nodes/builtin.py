@@ -75,8 +75,10 @@ class FunctionTransformNode(Node):
         if _accepts_context(fn):
             kwargs["context"] = self.context
         result = fn(**kwargs)
-        if self.context.is_frame(result):  # the common case first: one frame, one output
-            return self.output(result)
+        if is_frame(result) and len(self.step.outputs) == 1:  # the common case: one frame out
+            return {next(iter(self.step.outputs)): result}
+        if self.context.is_frame(result):
+            return self.output(result)  # says what is wrong with the declared outputs
         if isinstance(result, Mapping):
             missing = sorted(set(self.step.outputs) - set(result))
             if missing:

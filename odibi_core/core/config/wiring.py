@@ -103,6 +103,12 @@ def data_map_problems(steps: Sequence[Step], labels: list[str], external: frozen
 
 def _data_keys(mapping: Any, field: str, label: str, problems: list[str]) -> dict[str, str]:
     """The str -> str entries of an inputs/outputs mapping; records the rest as problems."""
+    if type(mapping) is dict:  # the common case, checked without copying (read, never changed)
+        for logical, key in mapping.items():
+            if type(logical) is not str or type(key) is not str or not key:
+                break
+        else:
+            return mapping
     if not isinstance(mapping, Mapping):
         problems.append(f"{label}: {field} must be a mapping of name -> data-map key,"
                         f" got {type_name(mapping)}")

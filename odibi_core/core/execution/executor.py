@@ -223,9 +223,8 @@ class DAGExecutor(NodeRunner, NodeEnds):
         try:
             if attempt == 1:
                 self._check_runnable(node)
-                policy = self.policy_for(node)
-                if policy is not self.retry_policy:
-                    self._policies[name] = policy
+                if node.step.params:  # only a step's params can override the run's policy
+                    self._policies[name] = self.policy_for(node)
             execution, outputs = self._run_node(node, self._inputs(node), attempt, outcome)
         except Exception as exc:
             message = str(exc) if isinstance(exc, StepError) else f"{type(exc).__name__}: {exc}"

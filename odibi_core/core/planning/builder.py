@@ -63,10 +63,9 @@ class DAGBuilder:
                 if parent is not None:
                     dag[step.name].dependencies.add(parent)
                     dag[parent].dependents.add(step.name)
-        order = self._kahn(dag)
-        for name in order:
-            node = dag[name]
-            node.level = max((dag[d].level + 1 for d in node.dependencies), default=0)
+        for level, names in enumerate(ReadyQueue(dag).levels()):  # raises CycleError
+            for name in names:
+                dag[name].level = level
         self._dag = dag
         return dag
 

@@ -138,6 +138,24 @@ class ReadyQueue:
             raise CycleError(find_cycle(self._dag, stuck))
 
 
+    def levels(self) -> list[list[str]]:
+        """Every node by level, each level's names sorted: level 0 holds the nodes without
+        parents, level k those whose longest chain of parents has k nodes (what one round of
+        ``get_ready`` / ``done`` of a whole batch hands out). Raises CycleError like
+        :meth:`static_order`."""
+        self.prepare()
+        found = []
+        ready = self.get_ready()
+        while ready:
+            found.append(sorted(ready))
+            self.done(*ready)
+            ready = self.get_ready()
+        stuck = self.waiting()
+        if stuck:
+            raise CycleError(find_cycle(self._dag, stuck))
+        return found
+
+
 def find_cycle(dag: Mapping[str, PlannedNode], stuck: set[str]) -> list[str]:
     """One cycle among the stuck nodes, in dependency order, first node repeated at the end."""
     start = min(stuck)
