@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from .. import events
+from .. import cache_manager, events
 from ..cache import CacheManager
 from ..engine import create_engine_context
 from ..events import EventEmitter
@@ -38,6 +38,7 @@ from .tracking.tracker import SchemaDiff, StepExecution, Tracker
 
 #: old module path (under odibi_core.core) -> the module that now holds it
 MOVED_MODULES = {
+    "cache_manager": cache_manager,  # the parallel-execution lesson's import path
     "config_loader": loader,
     "config_validator": validator,
     "continuous": continuous,

@@ -180,3 +180,10 @@ def test_every_error_class_is_drawn_in_the_errors_tree() -> None:
                 todo.append(sub)
     drawn = errors.__doc__ or ""
     assert sorted(n for n in found if f" {n} " not in drawn) == [], "draw them in odibi_core/errors.py"
+
+
+def test_the_parallel_lessons_cache_manager_import_path_works() -> None:
+    from odibi_core.cache import CacheManager as Real
+    from odibi_core.core.cache_manager import CacheManager
+
+    assert CacheManager is Real
