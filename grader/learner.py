@@ -10,13 +10,12 @@ metadata, tags or checks can never raise its score.
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
 
+from .atomic import write_text_atomic
 from .errors import GraderError
 from .lesson import BEGIN_SOLUTION, END_SOLUTION, Lesson
 
@@ -67,20 +66,6 @@ def stripped_notebook(lesson: Lesson) -> NotebookNode:
     return nb
 
 
-def _write_atomic(nb: NotebookNode, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            nbformat.write(nb, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def make_learner_copy(lesson: Lesson, workspace: str | Path, *, force: bool = False) -> Path:
     """Write the learner copy of ``lesson`` to ``workspace/<lesson file name>``.
 
@@ -93,7 +78,7 @@ def make_learner_copy(lesson: Lesson, workspace: str | Path, *, force: bool = Fa
                           f" or pass --force to replace it with a fresh copy")
     nb = stripped_notebook(lesson)
     nb.metadata["odibi_learner_copy"] = {"lesson_id": lesson.spec.id, "source": lesson.path.name}
-    _write_atomic(nb, target)
+    write_text_atomic(target, nbformat.writes(nb))
     return target
 
 

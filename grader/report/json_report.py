@@ -8,13 +8,12 @@ browser refresh) never sees half a file.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_text_atomic
 from ..results import LessonResult, LessonStatus, StepState
 
 __all__ = ["summarize", "write_json", "write_text_atomic"]
@@ -33,29 +32,6 @@ def summarize(results: Sequence[LessonResult]) -> dict[str, Any]:
     summary["passed_steps"] = sum(r.passed_steps for r in results)
     summary["graded_steps"] = sum(len(r.graded_steps) for r in results)
     return summary
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file in the same folder.
-
-    ``os.replace`` within one folder is atomic, so the old file or the new one
-    is visible, never a partial write. Parent folders are created.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        # backslashreplace: a lone surrogate that reached a report is escaped, never a crash
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)  # mkstemp makes 0600; reports are meant to be shared
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_json(

@@ -185,7 +185,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
     def broken_replace(src: object, dst: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("grader.report.json_report.os.replace", broken_replace)
+    monkeypatch.setattr("grader.atomic.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
         write_text_atomic(target, "new")
     assert target.read_text() == "old"
